@@ -1,0 +1,39 @@
+"""Generation backends behind one protocol (see `base.Backend`), looked up by name."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+
+from vidcarbon.backends.base import Backend, VideoShape
+from vidcarbon.errors import ConfigError
+
+# name -> "module:Class"; imported only when a job needs it, so the DAG builds without torch.
+REGISTRY: dict[str, str] = {
+    "latte-tiny": "vidcarbon.backends.latte_tiny:LatteTiny",
+}
+
+_CUSTOM = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+__all__ = ["REGISTRY", "Backend", "VideoShape", "check_backend", "create_backend"]
+
+
+def check_backend(name: str, key: str = "backend") -> None:
+    """Raise ConfigError unless `name` is registered or an importable 'module:Class' path."""
+    if name in REGISTRY:
+        return
+    if _CUSTOM.match(name) and importlib.util.find_spec(name.split(":")[0]) is not None:
+        return
+    raise ConfigError(
+        f"config key '{key}': unknown backend {name!r}; allowed: {', '.join(REGISTRY)}, "
+        "or 'module:Class' naming an importable class that implements vidcarbon.backends.Backend"
+    )
+
+
+def create_backend(name: str, options: dict) -> Backend:
+    """Instantiate the backend `name` with its config `options`."""
+    check_backend(name)
+    module_name, class_name = REGISTRY.get(name, name).split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(**options)

@@ -1,0 +1,1 @@
+"""Energy measurement: counters per component, a meter with named windows, a power-trace sampler."""

@@ -1,0 +1,196 @@
+"""Energy counters, one per component (gpu, cpu, dram), each tagged with how it measures.
+
+Every counter exposes a cumulative `energy_j()` and, where the hardware reports it, an
+instantaneous `power_w()`. Readings come from Zeus's device layer (NVML for NVIDIA GPUs,
+RAPL via powercap for CPU package and DRAM). Where no counter is readable, CPU energy is
+*estimated* from the process's CPU time and a per-core power, and says so in `method`.
+The hardware objects are injected, so tests drive the same code with fake devices.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Protocol
+
+from vidcarbon.errors import BackendUnavailable
+
+log = logging.getLogger(__name__)
+
+# How a component's energy was obtained; an estimate is never a reading.
+METHODS = ("counter", "integrated", "rapl", "estimated")
+COMPONENTS = ("gpu", "cpu", "dram")
+
+
+class EnergyCounter(Protocol):
+    component: str  # one of COMPONENTS
+    method: str  # one of METHODS
+    device_name: str
+
+    def energy_j(self) -> float:
+        """Cumulative energy in joules since an arbitrary origin."""
+
+    def power_w(self) -> float | None:
+        """Instantaneous power in watts, or None where only energy is readable."""
+
+
+class NvmlEnergyCounter:
+    """GPU energy from NVML's total-energy counter (Volta and newer), via Zeus's GPU layer.
+
+    `gpus` is a `zeus.device.gpu.GPUs` (indices respect CUDA_VISIBLE_DEVICES).
+    """
+
+    component = "gpu"
+    method = "counter"
+
+    def __init__(self, gpus, index: int = 0):
+        self.gpus, self.index = gpus, index
+        self.device_name = gpus.get_name(index)
+
+    def energy_j(self) -> float:
+        return self.gpus.get_total_energy_consumption(self.index) / 1000.0
+
+    def power_w(self) -> float | None:
+        return self.gpus.get_instant_power_usage(self.index) / 1000.0
+
+
+class IntegratedPowerCounter:
+    """GPU energy integrated from polled power, for GPUs without an energy counter (pre-Volta).
+
+    A daemon thread polls `gpus.get_instant_power_usage` every `interval_s` and integrates
+    with the trapezoid rule; `close()` stops it.
+    """
+
+    component = "gpu"
+    method = "integrated"
+
+    def __init__(self, gpus, index: int = 0, interval_s: float = 0.05):
+        self.gpus, self.index, self.interval_s = gpus, index, interval_s
+        self.device_name = gpus.get_name(index)
+        self._lock = threading.Lock()
+        self._energy_j = 0.0
+        self._last_t = time.monotonic()
+        self._last_w = self.power_w()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def power_w(self) -> float | None:
+        return self.gpus.get_instant_power_usage(self.index) / 1000.0
+
+    def _advance(self) -> None:
+        now, watts = time.monotonic(), self.power_w()
+        with self._lock:
+            self._energy_j += 0.5 * (watts + self._last_w) * (now - self._last_t)
+            self._last_t, self._last_w = now, watts
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._advance()
+
+    def energy_j(self) -> float:
+        self._advance()
+        with self._lock:
+            return self._energy_j
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class RaplEnergyCounter:
+    """CPU package (or DRAM) energy from RAPL, summed over packages, via Zeus's CPU layer.
+
+    `cpus` is a `zeus.device.cpu.CPUs`; Zeus tracks counter wrap-around.
+    """
+
+    method = "rapl"
+
+    def __init__(self, cpus, component: str = "cpu"):
+        self.cpus, self.component = cpus, component
+        self.device_name = f"RAPL {component} ({len(cpus)} package(s))"
+
+    def energy_j(self) -> float:
+        total_mj = 0.0
+        for i in range(len(self.cpus)):
+            reading = self.cpus.get_total_energy_consumption(i)
+            total_mj += reading.cpu_mj if self.component == "cpu" else (reading.dram_mj or 0.0)
+        return total_mj / 1000.0
+
+    def power_w(self) -> float | None:
+        return None
+
+
+class CpuTimeEstimate:
+    """CPU energy *estimated* as the process's CPU time x the active power of one core.
+
+    `power_per_core_w` is the CPU's TDP over its cores (config/hardware.yaml). It counts the
+    work of this process's threads only, so it is a net (above idle) figure by construction.
+    """
+
+    component = "cpu"
+    method = "estimated"
+
+    def __init__(self, power_per_core_w: float, device_name: str = "cpu"):
+        self.power_per_core_w = power_per_core_w
+        self.device_name = device_name
+        self._last = (time.monotonic(), time.process_time())
+
+    def energy_j(self) -> float:
+        return time.process_time() * self.power_per_core_w
+
+    def power_w(self) -> float | None:
+        now, cpu_s = time.monotonic(), time.process_time()
+        last_now, last_cpu_s = self._last
+        self._last = (now, cpu_s)
+        if now <= last_now:
+            return None
+        return (cpu_s - last_cpu_s) / (now - last_now) * self.power_per_core_w
+
+
+def rapl_readable() -> bool:
+    return os.path.isdir("/sys/class/powercap/intel-rapl") or os.path.isdir(
+        "/sys/class/powercap/intel-rapl:0"
+    )
+
+
+def detect_counters(
+    device: str, cpu_power_per_core_w: float, cpu_name: str = "cpu"
+) -> list[EnergyCounter]:
+    """The best counters this host offers: NVML for the GPU (if `device` is cuda), RAPL for
+    CPU and DRAM where readable, else the CPU-time estimate. Zeus is imported only when a
+    counter may exist, since its import costs about a second."""
+    counters: list[EnergyCounter] = []
+    if device == "cuda":
+        from zeus.device import get_gpus
+
+        try:
+            gpus = get_gpus()
+        except Exception as exc:
+            raise BackendUnavailable(
+                f"device 'cuda' was requested but no GPU can be read here ({exc}); "
+                "run this job on a GPU node, or set device: cpu in the config"
+            ) from exc
+        if gpus.supports_get_total_energy_consumption(0):
+            counters.append(NvmlEnergyCounter(gpus, 0))
+        else:
+            counters.append(IntegratedPowerCounter(gpus, 0))
+    if rapl_readable():
+        try:
+            from zeus.device import get_cpus
+
+            cpus = get_cpus()
+            counters.append(RaplEnergyCounter(cpus, "cpu"))
+            if all(cpus.supports_get_dram_energy_consumption(i) for i in range(len(cpus))):
+                counters.append(RaplEnergyCounter(cpus, "dram"))
+            return counters
+        except Exception as exc:  # permission denied is the usual case
+            log.warning(
+                "RAPL is present but unreadable (%s); CPU energy will be estimated. "
+                "Run as root or start zeusd to read it.",
+                exc,
+            )
+    counters.append(CpuTimeEstimate(cpu_power_per_core_w, cpu_name))
+    return counters

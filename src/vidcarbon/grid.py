@@ -1,0 +1,95 @@
+"""The generation grid: resolutions, cells, and the output paths that identify them."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass
+
+# Open-Sora 1.x resolution names -> (height, width) in pixels (paper Table 1).
+RESOLUTIONS: dict[str, tuple[int, int]] = {
+    "144p": (144, 256),
+    "240p": (240, 426),
+    "360p": (360, 640),
+    "480p": (480, 854),
+    "720p": (720, 1280),
+}
+
+# Wildcard patterns: each field has a disjoint alphabet or a literal prefix, so a cell path
+# parses back into exactly one cell.
+WILDCARD_CONSTRAINTS: dict[str, str] = {
+    "model": r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    "prompt": r"p[0-9a-f]{10}",
+    "resolution": r"[0-9]+p",
+    "frames": r"[0-9]+",
+    "steps": r"[0-9]+",
+    "seed": r"[0-9]+",
+    "device": r"cpu|cuda",
+}
+
+CELL_STEM = "{model}/{prompt}/{resolution}_f{frames}_s{steps}_seed{seed}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One generation job: a model renders one prompt at one shape with one step count and seed."""
+
+    model: str
+    prompt: str
+    resolution: str
+    frames: int
+    steps: int
+    seed: int
+
+    @property
+    def cell_id(self) -> str:
+        return CELL_STEM.format(**asdict(self))
+
+    @property
+    def height(self) -> int:
+        return RESOLUTIONS[self.resolution][0]
+
+    @property
+    def width(self) -> int:
+        return RESOLUTIONS[self.resolution][1]
+
+
+def frames_for(duration_s: float, fps: int) -> int:
+    """Number of frames of a clip of `duration_s` seconds at `fps` (at least 1)."""
+    return max(1, round(duration_s * fps))
+
+
+def latent_size(height: int, width: int, downsample: int = 8, patch: int = 2) -> tuple[int, int]:
+    """Latent (height, width) of a video: VAE-downsampled, rounded up to a multiple of the patch.
+
+    Open-Sora pads 240p's 30x53.25 latent to 30x54 the same way.
+    """
+    return (
+        math.ceil(height / downsample / patch) * patch,
+        math.ceil(width / downsample / patch) * patch,
+    )
+
+
+def tokens_per_frame(height: int, width: int, downsample: int = 8, patch: int = 2) -> int:
+    """Number of DiT tokens per latent frame (patch x patch latent pixels each)."""
+    lh, lw = latent_size(height, width, downsample, patch)
+    return (lh // patch) * (lw // patch)
+
+
+def expand(
+    models: list[str],
+    prompt_ids: list[str],
+    steps: list[int],
+    resolutions: list[str],
+    durations_s: list[float],
+    fps: int,
+    seeds: list[int],
+) -> list[Cell]:
+    """All cells of models x prompts x steps x resolutions x durations x seeds, deduplicated."""
+    cells = {
+        Cell(m, p, r, frames_for(d, fps), s, seed)
+        for m, p, s, r, d, seed in itertools.product(
+            models, prompt_ids, steps, resolutions, durations_s, seeds
+        )
+    }
+    return sorted(cells, key=lambda c: (c.model, c.prompt, c.resolution, c.frames, c.steps, c.seed))

@@ -1,0 +1,99 @@
+"""Runs a measured job in a child process, so that a crash, an OOM kill or a signal becomes a
+recorded result instead of a lost one.
+
+Parent: `run_isolated(...)` (called by the Snakemake rule scripts; does not import torch).
+Child: `python -m vidcarbon.worker REQUEST.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from vidcarbon.records import read_json, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+
+def _describe_exit(returncode: int) -> tuple[str, str]:
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        hint = (
+            " (the out-of-memory killer, a time limit or scancel)"
+            if name in ("SIGKILL", "SIGTERM")
+            else ""
+        )
+        return "killed", f"worker terminated by {name}{hint}"
+    return "failed", f"worker exited with code {returncode} without writing its record"
+
+
+def run_isolated(
+    kind: str,
+    kwargs: dict[str, Any],
+    identity: dict[str, Any],
+    record_path: str | Path,
+    placeholders: list[str | Path],
+    log_path: str | Path,
+) -> dict[str, Any]:
+    """Run job `kind` ("encode" | "generate") with `kwargs` in a child process.
+
+    The record at `record_path` always exists afterwards, with `identity` merged in; so do
+    the `placeholders` (outputs the job would have written: empty if it failed).
+    """
+    record_path = Path(record_path)
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    workspace = Path(tempfile.mkdtemp(prefix="vidcarbon-job-"))
+    request, child_record = workspace / "request.json", workspace / "record.json"
+    request.write_text(
+        json.dumps({"kind": kind, "kwargs": kwargs, "record_path": str(child_record)}, default=str)
+    )
+    with open(log_path, "a") as log_file:
+        proc = subprocess.run(
+            [sys.executable, "-m", "vidcarbon.worker", str(request)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if proc.returncode == 0 and child_record.exists():
+        record = read_json(child_record)
+    else:
+        status, error = _describe_exit(proc.returncode)
+        record = {"kind": kind, "status": status, "error": error, "windows": [], "trace": []}
+    shutil.rmtree(workspace, ignore_errors=True)
+    record.update(identity)
+    write_json_atomic(record_path, record)
+    for path in map(Path, placeholders):
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+    return record
+
+
+def _child(request_path: str) -> int:
+    from vidcarbon.backends import VideoShape
+    from vidcarbon.generation import Measurement, encode_prompt, generate_cell
+
+    request = json.loads(Path(request_path).read_text())
+    kwargs = dict(request["kwargs"])
+    kwargs["measurement"] = Measurement(**kwargs["measurement"])
+    if request["kind"] == "encode":
+        record = encode_prompt(**kwargs)
+    else:
+        kwargs["shape"] = VideoShape(**kwargs["shape"])
+        record = generate_cell(**kwargs)
+    write_json_atomic(request["record_path"], record)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    sys.exit(_child(sys.argv[1]))

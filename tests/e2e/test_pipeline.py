@@ -1,0 +1,213 @@
+"""Real Snakemake runs in a temporary directory against the repository's workflow."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from tests.conftest import REPO, SNAKEFILE, SNAKEMAKE, small_config
+from tests.test_prompts import NASTY
+from vidcarbon.tables import read_table
+from vidcarbon.video import read_mp4
+
+pytestmark = pytest.mark.e2e
+
+
+def records(directory: Path) -> list[Path]:
+    """Finished job records (hidden names are temporary files)."""
+    return [p for p in directory.rglob("*.json") if not p.name.startswith(".")]
+
+
+def job_counts(dry_run_stdout: str) -> dict[str, int]:
+    """The 'Job stats' table of `snakemake -n`."""
+    stats = dry_run_stdout.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
+
+
+def test_default_config_lists_exactly_the_grid(workdir):
+    shutil.copytree(REPO / "config", workdir.path / "config", dirs_exist_ok=True)
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    prompts = [
+        line
+        for line in (REPO / config["prompts"]).read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    g = config["grid"]
+    cells = len(prompts) * len(g["steps"]) * len(g["resolutions"]) * len(g["durations_s"])
+    counts = job_counts(workdir.snakemake("-n").stdout)
+    assert counts == {
+        "encode_prompt": len(prompts),
+        "idle_baseline": 1,
+        "generate": cells,
+        "collect": 1,
+        "all": 1,
+    }
+
+
+def test_bad_config_fails_before_any_job(workdir):
+    config = small_config()
+    config["grid"]["resolutions"] = ["144p", "999p"]
+    workdir.write_config(config)
+    workdir.write_prompts(["a fox"])
+    proc = workdir.snakemake(check=False)
+    assert proc.returncode != 0
+    assert "config key 'grid.resolutions[1]': '999p' is not allowed" in proc.stderr
+    assert not (workdir.path / "results").exists()
+
+
+def test_pipeline_end_to_end_then_incremental_reruns(workdir):
+    config = small_config()
+    workdir.write_config(config)
+    workdir.write_prompts([NASTY[0], NASTY[1], NASTY[2], NASTY[3]])
+    pwned = Path("/tmp/vidcarbon-pwned")
+    pwned.unlink(missing_ok=True)
+    workdir.snakemake()
+    results = workdir.path / "results"
+
+    runs = read_table("runs", results / "runs.parquet").to_pandas()
+    assert len(runs) == 4 * 2 and set(runs.status) == {"ok"}
+    assert sorted(runs.prompt.unique()) == sorted(NASTY)  # text survived, verbatim
+    assert not pwned.exists()  # and never reached a shell
+    assert (runs.cpu_method == "estimated").all() and runs.gpu_method.isna().all()
+    assert (runs.frames == 4).all() and (runs.tokens_per_frame == 144).all()
+    total = runs.encode_energy_j + runs.denoise_energy_j + runs.decode_energy_j
+    assert np.allclose(runs.energy_j, total) and (runs.energy_j > 0).all()
+    assert (runs.warmup_duration_s > 0).all() and (runs.load_duration_s > 0).all()
+    # one text-encoding job per prompt, shared by that prompt's cells
+    assert runs.groupby("prompt_id").encode_energy_j.nunique().eq(1).all()
+
+    steps = read_table("steps", results / "steps.parquet").to_pandas()
+    assert len(steps) == 4 * (1 + 2)
+    per_cell = steps.groupby("cell_id").duration_s.sum()
+    denoise = runs.set_index("cell_id").denoise_duration_s
+    assert ((per_cell / denoise[per_cell.index]).between(0.9, 1.0 + 1e-9)).all()
+
+    traces = read_table("traces", results / "traces.parquet").to_pandas()
+    assert {"denoise", "decode", "load"} <= set(traces.phase)
+    assert set(traces.job_kind) == {"encode", "generate"}
+
+    con = duckdb.connect()
+    by_steps = con.execute(
+        f"select steps, count(*), avg(denoise_duration_s) from '{results}/runs.parquet' "
+        "group by steps order by steps"
+    ).fetchall()
+    assert [(s, n) for s, n, _ in by_steps] == [(1, 4), (2, 4)]
+    meta = pq.read_schema(results / "runs.parquet").metadata
+    assert b"vidcarbon.git_commit" in meta and b"vidcarbon.hostnames" in meta
+
+    for video_path in runs.video_path:
+        frames = read_mp4(workdir.path / video_path)
+        assert frames.shape == (4, 144, 256, 3)
+
+    cell_records = records(results / "cells")
+    before = {p: p.stat().st_mtime_ns for p in cell_records}
+    encode_before = {p: p.stat().st_mtime_ns for p in records(results / "encode")}
+
+    # (a) a new steps value runs only the new cells (and collect)
+    config["grid"]["steps"] = [1, 2, 3]
+    workdir.write_config(config)
+    assert job_counts(workdir.snakemake("-n").stdout) == {"generate": 4, "collect": 1, "all": 1}
+    workdir.snakemake()
+    assert all(p.stat().st_mtime_ns == m for p, m in before.items())
+    assert len(read_table("runs", results / "runs.parquet")) == 4 * 3
+
+    # (b) a parameter that only a downstream rule uses reruns no encode or generate job
+    config["measurement"]["idle_duration_s"] = 0.3
+    workdir.write_config(config)
+    counts = job_counts(workdir.snakemake("-n").stdout)
+    assert counts == {"idle_baseline": 1, "collect": 1, "all": 1}
+    workdir.snakemake()
+    assert all(p.stat().st_mtime_ns == m for p, m in encode_before.items())
+
+
+def test_killed_run_resumes_without_redoing_or_corrupting(workdir):
+    config = small_config()
+    config["grid"]["steps"] = [1, 2, 3, 4]
+    workdir.write_config(config)
+    workdir.write_prompts(["a heron wading at dawn"])
+    cells = workdir.path / "results" / "cells"
+    log = workdir.path / "snakemake.out"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [SNAKEMAKE, "-s", str(SNAKEFILE), "-d", str(workdir.path), "--cores", "2"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 300
+    while "(Rule: generate)" not in log.read_text():
+        assert proc.poll() is None and time.monotonic() < deadline, "no cell finished"
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    workdir.snakemake("--unlock")  # a killed Snakemake leaves its lock; README says so
+    planned = workdir.snakemake("-n").stdout
+    outputs = re.findall(r"^rule generate:\n\s+input: .*\n\s+output: (.*)$", planned, re.M)
+    redo = {workdir.path / p for line in outputs for p in line.split(", ") if p.endswith(".json")}
+    done = {p: p.stat().st_mtime_ns for p in records(cells) if p not in redo}
+    assert done, "Snakemake should keep the cells that finished before the kill"
+    assert job_counts(planned)["generate"] == 4 - len(done)
+    workdir.snakemake()
+    assert all(p.stat().st_mtime_ns == m for p, m in done.items())
+    runs = read_table("runs", workdir.path / "results" / "runs.parquet").to_pandas()
+    assert len(runs) == 4 and set(runs.status) == {"ok"}
+    for video_path in runs.video_path:
+        assert read_mp4(workdir.path / video_path).shape[0] == 4
+
+
+FAILING_BACKEND = '''
+import os
+import signal
+
+import torch
+
+from vidcarbon.backends.latte_tiny import LatteTiny
+
+
+class Failing(LatteTiny):
+    """latte-tiny that runs out of memory at 2 steps and is SIGKILLed at 3 (after step 0)."""
+
+    def denoise(self, embeddings, shape, steps, seed, on_step=None):
+        def step(i):
+            if on_step:
+                on_step(i)
+            if steps == 2 and i == 0:
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB")
+            if steps == 3 and i == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        return super().denoise(embeddings, shape, steps, seed, on_step=step)
+'''
+
+
+def test_failed_cells_are_recorded_and_the_rest_goes_on(workdir):
+    (workdir.path / "failing_backend.py").write_text(FAILING_BACKEND)
+    config = small_config()
+    config["grid"]["steps"] = [1, 2, 3]
+    config["models"]["flaky"] = {"backend": "failing_backend:Failing", "options": {}}
+    workdir.write_config(config)
+    workdir.write_prompts(["a kettle on a stove"])
+    env = {"PYTHONPATH": os.pathsep.join([str(workdir.path), os.environ.get("PYTHONPATH", "")])}
+    workdir.snakemake(env=env)
+    runs = read_table("runs", workdir.path / "results" / "runs.parquet").to_pandas()
+    flaky = runs[runs.model == "flaky"].set_index("steps")
+    assert flaky.status.to_dict() == {1: "ok", 2: "oom", 3: "killed"}
+    assert "CUDA out of memory" in flaky.error[2]
+    assert "SIGKILL" in flaky.error[3]
+    # what was measured before the failure is kept
+    assert flaky.warmup_duration_s[2] > 0 and flaky.denoise_duration_s[2] > 0
+    steps = read_table("steps", workdir.path / "results" / "steps.parquet").to_pandas()
+    assert len(steps[(steps.model == "flaky") & (steps.steps == 2)]) == 1
+    assert set(runs[runs.model == "latte-tiny"].status) == {"ok"}

@@ -1,0 +1,43 @@
+import re
+
+from vidcarbon.grid import (
+    CELL_STEM,
+    RESOLUTIONS,
+    WILDCARD_CONSTRAINTS,
+    expand,
+    frames_for,
+    latent_size,
+    tokens_per_frame,
+)
+
+
+def test_open_sora_latent_sizes():
+    # Paper Table 1: latent = pixels / 8, padded to the 2x2 patch (240p: 30x53 -> 30x54).
+    assert latent_size(*RESOLUTIONS["144p"]) == (18, 32)
+    assert latent_size(*RESOLUTIONS["240p"]) == (30, 54)
+    assert latent_size(*RESOLUTIONS["720p"]) == (90, 160)
+    assert tokens_per_frame(*RESOLUTIONS["144p"]) == 144
+    assert tokens_per_frame(*RESOLUTIONS["720p"]) == 3600
+
+
+def test_frames_from_duration():
+    assert frames_for(2, 8) == 16
+    assert frames_for(0.5, 8) == 4
+    assert frames_for(0.01, 8) == 1
+
+
+def test_expand_counts_and_dedups():
+    cells = expand(["m"], ["p0123456789", "pabcdefabcd"], [4, 8], ["144p", "240p"], [1, 2], 8, [0])
+    assert len(cells) == 2 * 2 * 2 * 2
+    # two durations that round to the same frame count are one cell
+    assert len(expand(["m"], ["p0123456789"], [4], ["144p"], [1.0, 1.01], 8, [0])) == 1
+
+
+def test_cell_paths_parse_back_unambiguously():
+    pattern = CELL_STEM
+    for name in ("model", "prompt", "resolution", "frames", "steps", "seed"):
+        pattern = pattern.replace("{" + name + "}", f"(?P<{name}>{WILDCARD_CONSTRAINTS[name]})")
+    for cell in expand(["wan2.1-1.3b", "latte-tiny"], ["p0123456789"], [16], ["240p"], [2], 8, [7]):
+        match = re.fullmatch(pattern, cell.cell_id)
+        assert match and match["model"] == cell.model and int(match["frames"]) == cell.frames
+        assert int(match["steps"]) == 16 and int(match["seed"]) == 7

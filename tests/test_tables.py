@@ -1,0 +1,58 @@
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from vidcarbon.errors import SchemaMismatch
+from vidcarbon.tables import RUNS, SCHEMA_VERSION, provenance, read_table, write_table
+
+
+def test_units_in_every_measured_column():
+    for field in RUNS:
+        if any(word in field.name for word in ("energy", "duration", "power")):
+            assert field.name.endswith(("_j", "_s", "_w")), field.name
+
+
+def test_roundtrip_with_provenance_pyarrow_and_duckdb(tmp_path):
+    rows = [
+        {
+            "job_id": "m/p/c",
+            "job_kind": "generate",
+            "t_s": 0.1,
+            "component": "cpu",
+            "power_w": 5.5,
+            "phase": "denoise",
+        },
+    ]
+    path = tmp_path / "traces.parquet"
+    write_table("traces", rows, path, provenance("abc123", ["host-a"], ["Fake H100"]))
+    table = read_table("traces", path)
+    assert table.to_pylist() == rows
+    meta = pq.read_schema(path).metadata
+    assert meta[b"vidcarbon.schema_version"] == SCHEMA_VERSION.encode()
+    assert meta[b"vidcarbon.config_hash"] == b"abc123"
+    assert not list(tmp_path.glob(".*tmp"))  # the temporary file was renamed away
+    con = duckdb.connect()
+    assert con.execute(f"select avg(power_w) from '{path}'").fetchall() == [(5.5,)]
+    kv = dict(
+        con.execute(
+            f"select decode(key), decode(value) from parquet_kv_metadata('{path}')"
+        ).fetchall()
+    )
+    assert kv["vidcarbon.table"] == "traces"
+
+
+def test_read_refuses_other_table_or_version(tmp_path):
+    path = tmp_path / "steps.parquet"
+    write_table("steps", [], path, provenance("h", [], []))
+    with pytest.raises(SchemaMismatch, match="expected 'runs'"):
+        read_table("runs", path)
+
+
+def test_schema_rejects_wrong_types(tmp_path):
+    with pytest.raises(Exception):  # noqa: B017 - pyarrow raises ArrowInvalid/TypeError
+        write_table(
+            "traces",
+            [{"job_id": "x", "job_kind": "g", "t_s": "soon", "component": "cpu"}],
+            tmp_path / "t.parquet",
+            {},
+        )

@@ -1,0 +1,41 @@
+"""Failures are data: a crashing, OOM-ing or killed job still leaves its record."""
+
+import json
+import signal
+
+from vidcarbon.records import classify_failure, read_json
+from vidcarbon.worker import _describe_exit, run_isolated
+
+
+def test_classify_failure():
+    import torch
+
+    assert classify_failure(torch.OutOfMemoryError("CUDA out of memory")) == "oom"
+    assert classify_failure(MemoryError()) == "oom"
+    assert classify_failure(RuntimeError("DefaultCPUAllocator: can't allocate memory")) == "oom"
+    assert classify_failure(ValueError("bad shape")) == "failed"
+
+
+def test_exit_descriptions():
+    assert _describe_exit(-signal.SIGKILL)[0] == "killed"
+    assert "out-of-memory killer" in _describe_exit(-signal.SIGKILL)[1]
+    assert _describe_exit(3) == ("failed", "worker exited with code 3 without writing its record")
+
+
+def test_child_that_dies_leaves_a_record(tmp_path):
+    # An unknown job kind makes the child raise before writing; the parent records it.
+    record_path = tmp_path / "cell.json"
+    video = tmp_path / "cell.mp4"
+    record = run_isolated(
+        "generate",
+        {"bad": "kwargs"},
+        {"cell_id": "m/p/c"},
+        record_path,
+        [video],
+        tmp_path / "log.txt",
+    )
+    assert record["status"] == "failed" and "exited with code" in record["error"]
+    assert read_json(record_path)["cell_id"] == "m/p/c"
+    assert video.exists() and video.stat().st_size == 0
+    assert "Traceback" in (tmp_path / "log.txt").read_text()
+    json.dumps(record)

@@ -1,0 +1,39 @@
+from vidcarbon import config as vc
+from vidcarbon.grid import WILDCARD_CONSTRAINTS
+
+
+wildcard_constraints:
+    **WILDCARD_CONSTRAINTS,
+
+
+PROMPTS = {p.prompt_id: p.text for p in vc.load_prompts(config)}
+CELLS = vc.cells(config, vc.load_prompts(config))
+CELL = "{model}/{prompt}/{resolution}_f{frames}_s{steps}_seed{seed}"
+
+
+def measurement_params():
+    """What every measured job needs to know about the meter (and nothing else)."""
+    return {
+        "device": config["device"],
+        "trace_interval_s": config["measurement"]["trace_interval_s"],
+        "cpu_power_per_core_w": vc.cpu_power_per_core_w(config),
+        "cpu_name": config["measurement"]["cpu"],
+    }
+
+
+def model_param(key):
+    return lambda wildcards: config["models"][wildcards.model].get(key, {})
+
+
+def all_cell_records():
+    return [f"results/cells/{c.cell_id}.json" for c in CELLS]
+
+
+def all_videos():
+    return [f"results/videos/{c.cell_id}.mp4" for c in CELLS]
+
+
+def all_encode_records():
+    return sorted(
+        {f"results/encode/{c.model}/{c.prompt}.json" for c in CELLS},
+    )

@@ -1,0 +1,13 @@
+from vidcarbon import jobs
+
+jobs.encode_prompt(
+    model=snakemake.wildcards.model,
+    prompt_id=snakemake.wildcards.prompt,
+    prompt=snakemake.params.prompt,
+    backend=snakemake.params.backend,
+    options=snakemake.params.options,
+    measurement=dict(snakemake.params.measurement, threads=snakemake.threads),
+    embeddings_path=snakemake.output.embeddings,
+    record_path=snakemake.output.record,
+    log_path=snakemake.log[0],
+)
