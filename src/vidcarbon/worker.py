@@ -2,7 +2,8 @@
 recorded result instead of a lost one.
 
 Parent: `run_isolated(...)` (called by the Snakemake rule scripts; does not import torch).
-Child: `python -m vidcarbon.worker REQUEST.json`.
+Child: forked by the warm worker (`vidcarbon.warmpool`), or `python -m vidcarbon.worker
+REQUEST.json` when none can be reached or VIDCARBON_WARM_WORKER=0.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from vidcarbon import warmpool
 from vidcarbon.records import read_json, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -54,17 +56,19 @@ def run_isolated(
     request.write_text(
         json.dumps({"kind": kind, "kwargs": kwargs, "record_path": str(child_record)}, default=str)
     )
-    with open(log_path, "a") as log_file:
-        proc = subprocess.run(
-            [sys.executable, "-m", "vidcarbon.worker", str(request)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    if proc.returncode == 0 and child_record.exists():
+    returncode = warmpool.run(request, log_path) if warmpool.enabled() else None
+    if returncode is None:
+        with open(log_path, "a") as log_file:
+            returncode = subprocess.run(
+                [sys.executable, "-m", "vidcarbon.worker", str(request)],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                check=False,
+            ).returncode
+    if returncode == 0 and child_record.exists():
         record = read_json(child_record)
     else:
-        status, error = _describe_exit(proc.returncode)
+        status, error = _describe_exit(returncode)
         record = {"kind": kind, "status": status, "error": error, "windows": [], "trace": []}
     shutil.rmtree(workspace, ignore_errors=True)
     record.update(identity)
@@ -76,11 +80,15 @@ def run_isolated(
     return record
 
 
-def _child(request_path: str) -> int:
+def main(argv: list[str]) -> int:
+    """Child side: run the job described by the request file argv[0], write its record."""
     from vidcarbon.backends import VideoShape
     from vidcarbon.generation import Measurement, encode_prompt, generate_cell
 
-    request = json.loads(Path(request_path).read_text())
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    request = json.loads(Path(argv[0]).read_text())
     kwargs = dict(request["kwargs"])
     kwargs["measurement"] = Measurement(**kwargs["measurement"])
     if request["kind"] == "encode":
@@ -93,7 +101,4 @@ def _child(request_path: str) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    sys.exit(_child(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))
