@@ -3,6 +3,8 @@
 import json
 import signal
 
+import pytest
+
 from vidcarbon.records import classify_failure, read_json
 from vidcarbon.worker import _describe_exit, run_isolated
 
@@ -22,7 +24,9 @@ def test_exit_descriptions():
     assert _describe_exit(3) == ("failed", "worker exited with code 3 without writing its record")
 
 
-def test_child_that_dies_leaves_a_record(tmp_path):
+@pytest.mark.parametrize("warm", ["1", "0"])
+def test_child_that_dies_leaves_a_record(tmp_path, monkeypatch, warm):
+    monkeypatch.setenv("VIDCARBON_WARM_WORKER", warm)
     # An unknown job kind makes the child raise before writing; the parent records it.
     record_path = tmp_path / "cell.json"
     video = tmp_path / "cell.mp4"
@@ -39,3 +43,12 @@ def test_child_that_dies_leaves_a_record(tmp_path):
     assert video.exists() and video.stat().st_size == 0
     assert "Traceback" in (tmp_path / "log.txt").read_text()
     json.dumps(record)
+
+
+def test_warm_worker_returns_the_childs_exit_code_and_log(tmp_path):
+    from vidcarbon import warmpool
+
+    request = tmp_path / "request.json"
+    request.write_text("{}")  # no "kind": the child raises and exits 1
+    assert warmpool.run(request, tmp_path / "log.txt") == 1
+    assert "KeyError" in (tmp_path / "log.txt").read_text()

@@ -51,6 +51,8 @@ class PowerSampler:
             self.samples.append(PowerSample(now - self.origin, counter.component, watts))
 
     def _run(self) -> None:
+        for counter in self.counters:  # derived readings start now, not at construction
+            counter.power_w()
         self._sample()
         while not self._stop.wait(self.interval_s):
             self._sample()
