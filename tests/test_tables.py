@@ -56,3 +56,25 @@ def test_schema_rejects_wrong_types(tmp_path):
             tmp_path / "t.parquet",
             {},
         )
+
+
+def test_every_column_is_described_and_the_description_travels_with_the_file(tmp_path):
+    from vidcarbon.tables import SCHEMAS, describe
+
+    for name, schema in SCHEMAS.items():
+        for field in schema:
+            assert (field.metadata or {}).get(b"description"), f"{name}.{field.name}"
+        assert describe(name).count("\n| `") == len(schema)
+    path = tmp_path / "steps.parquet"
+    write_table("steps", [], path, provenance("h", [], []))
+    field = pq.read_schema(path).field("duration_s")
+    assert field.metadata[b"description"] == b"wall time of the step, seconds"
+
+
+def test_cli_prints_table_docs(capsys):
+    from vidcarbon.cli import main
+
+    assert main(["tables", "runs"]) == 0
+    assert "| `energy_j` | double |" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["tables", "nope"])

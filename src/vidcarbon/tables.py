@@ -23,80 +23,128 @@ SCHEMA_VERSION = "1"
 PHASES = ("encode", "denoise", "decode")
 COMPONENTS = ("gpu", "cpu", "dram")
 
+
+def column(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
+    """A column with its description (units included) stored in the file's schema."""
+    return pa.field(name, type_, nullable=nullable, metadata={"description": description})
+
+
 _CELL_KEYS = [
-    pa.field("cell_id", pa.string(), nullable=False),
-    pa.field("model", pa.string(), nullable=False),
-    pa.field("prompt_id", pa.string(), nullable=False),
-    pa.field("resolution", pa.string(), nullable=False),
-    pa.field("frames", pa.int32(), nullable=False),
-    pa.field("steps", pa.int32(), nullable=False),
-    pa.field("seed", pa.int64(), nullable=False),
+    column(
+        "cell_id", pa.string(), "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>", False
+    ),
+    column("model", pa.string(), "model name, as configured under `models:`", False),
+    column("prompt_id", pa.string(), "'p' + first 10 hex digits of SHA-256 of the prompt", False),
+    column("resolution", pa.string(), "Open-Sora resolution name (144p ... 720p)", False),
+    column("frames", pa.int32(), "number of video frames (duration x fps)", False),
+    column("steps", pa.int32(), "number of denoising steps", False),
+    column("seed", pa.int64(), "seed of the initial noise", False),
 ]
+
+_COMPONENT_WORDS = {"gpu": "GPU", "cpu": "CPU package", "dram": "DRAM"}
 
 
 def _phase_fields(phase: str) -> list[pa.Field]:
+    what = {"encode": "text encoding", "denoise": "denoising", "decode": "VAE decoding"}[phase]
     return [
-        pa.field(f"{phase}_duration_s", pa.float64()),
-        *[pa.field(f"{phase}_{c}_energy_j", pa.float64()) for c in COMPONENTS],
-        pa.field(f"{phase}_energy_j", pa.float64()),
-        pa.field(f"{phase}_net_energy_j", pa.float64()),
+        column(f"{phase}_duration_s", pa.float64(), f"wall time of {what}, seconds"),
+        *[
+            column(
+                f"{phase}_{c}_energy_j",
+                pa.float64(),
+                f"{_COMPONENT_WORDS[c]} energy of {what}, joules (null: not measured)",
+            )
+            for c in COMPONENTS
+        ],
+        column(f"{phase}_energy_j", pa.float64(), f"gross energy of {what}, joules"),
+        column(
+            f"{phase}_net_energy_j",
+            pa.float64(),
+            f"energy of {what} minus idle power x its duration, joules",
+        ),
+    ]
+
+
+def _component_energy(prefix: str, what: str) -> list[pa.Field]:
+    return [
+        column(
+            f"{prefix}{c}_energy_j",
+            pa.float64(),
+            f"{_COMPONENT_WORDS[c]} energy of {what}, joules (null: not measured)",
+        )
+        for c in COMPONENTS
     ]
 
 
 RUNS = pa.schema(
     [
         *_CELL_KEYS,
-        pa.field("backend", pa.string()),
-        pa.field("prompt", pa.string()),
-        pa.field("height", pa.int32()),
-        pa.field("width", pa.int32()),
-        pa.field("latent_height", pa.int32()),
-        pa.field("latent_width", pa.int32()),
-        pa.field("tokens_per_frame", pa.int32()),
-        pa.field("fps", pa.int32()),
-        pa.field("video_duration_s", pa.float64()),
-        pa.field("status", pa.string(), nullable=False),
-        pa.field("error", pa.string()),
-        pa.field("hostname", pa.string()),
-        pa.field("device", pa.string()),
-        pa.field("device_name", pa.string()),
-        pa.field("dtype", pa.string()),
-        pa.field("attention", pa.string()),
-        pa.field("params_transformer", pa.int64()),
-        pa.field("text_tokens", pa.int32()),
-        pa.field("threads", pa.int32()),
-        *[pa.field(f"{c}_method", pa.string()) for c in COMPONENTS],
-        *[pa.field(f"idle_{c}_power_w", pa.float64()) for c in COMPONENTS],
-        pa.field("load_duration_s", pa.float64()),
-        pa.field("warmup_duration_s", pa.float64()),
-        pa.field("warmup_energy_j", pa.float64()),
+        column("backend", pa.string(), "generation backend"),
+        column("prompt", pa.string(), "prompt text"),
+        column("height", pa.int32(), "video height, pixels"),
+        column("width", pa.int32(), "video width, pixels"),
+        column("latent_height", pa.int32(), "latent height (VAE /8, padded to the patch)"),
+        column("latent_width", pa.int32(), "latent width (VAE /8, padded to the patch)"),
+        column("tokens_per_frame", pa.int32(), "DiT tokens per latent frame (2x2 patches)"),
+        column("fps", pa.int32(), "frames per second of the video"),
+        column("video_duration_s", pa.float64(), "video duration = frames / fps, seconds"),
+        column("status", pa.string(), "ok | oom | failed | killed", False),
+        column("error", pa.string(), "error text when status is not ok"),
+        column("hostname", pa.string(), "host that ran the generation"),
+        column("device", pa.string(), "cpu | cuda"),
+        column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+        column("dtype", pa.string(), "dtype of the denoiser"),
+        column("attention", pa.string(), "attention implementation(s) that ran"),
+        column("params_transformer", pa.int64(), "parameters of the denoiser"),
+        column("text_tokens", pa.int32(), "prompt tokens fed to the text encoder"),
+        column("threads", pa.int32(), "CPU threads given to the job"),
+        *[
+            column(
+                f"{c}_method",
+                pa.string(),
+                f"how {_COMPONENT_WORDS[c]} energy was obtained: counter | integrated | rapl "
+                "| estimated | null (not measured)",
+            )
+            for c in COMPONENTS
+        ],
+        *[
+            column(
+                f"idle_{c}_power_w",
+                pa.float64(),
+                f"idle {_COMPONENT_WORDS[c]} power from idle_baseline, watts",
+            )
+            for c in COMPONENTS
+        ],
+        column("load_duration_s", pa.float64(), "model build/load time (not a phase), seconds"),
+        column("warmup_duration_s", pa.float64(), "warm-up pass before measuring, seconds"),
+        column("warmup_energy_j", pa.float64(), "energy of the warm-up pass, joules"),
         *[f for phase in PHASES for f in _phase_fields(phase)],
-        pa.field("generation_duration_s", pa.float64()),
-        pa.field("energy_j", pa.float64()),
-        pa.field("net_energy_j", pa.float64()),
-        pa.field("video_path", pa.string()),
-        pa.field("started_at", pa.string()),
+        column("generation_duration_s", pa.float64(), "encode + denoise + decode, seconds"),
+        column("energy_j", pa.float64(), "gross energy of encode + denoise + decode, joules"),
+        column("net_energy_j", pa.float64(), "net-of-idle energy of the three phases, joules"),
+        column("video_path", pa.string(), "mp4, relative to the working directory"),
+        column("started_at", pa.string(), "UTC start of the generation job, ISO 8601"),
     ]
 )
 
 STEPS = pa.schema(
     [
         *_CELL_KEYS,
-        pa.field("step_index", pa.int32(), nullable=False),
-        pa.field("duration_s", pa.float64()),
-        *[pa.field(f"{c}_energy_j", pa.float64()) for c in COMPONENTS],
-        pa.field("energy_j", pa.float64()),
+        column("step_index", pa.int32(), "0-based denoising step", False),
+        column("duration_s", pa.float64(), "wall time of the step, seconds"),
+        *_component_energy("", "the step"),
+        column("energy_j", pa.float64(), "gross energy of the step, joules"),
     ]
 )
 
 TRACES = pa.schema(
     [
-        pa.field("job_id", pa.string(), nullable=False),
-        pa.field("job_kind", pa.string(), nullable=False),
-        pa.field("t_s", pa.float64(), nullable=False),
-        pa.field("component", pa.string(), nullable=False),
-        pa.field("power_w", pa.float64()),
-        pa.field("phase", pa.string()),
+        column("job_id", pa.string(), "cell_id, or model/prompt_id/encode", False),
+        column("job_kind", pa.string(), "encode | generate", False),
+        column("t_s", pa.float64(), "time since the job's meter started, seconds", False),
+        column("component", pa.string(), "gpu | cpu | dram", False),
+        column("power_w", pa.float64(), "power of the component, watts"),
+        column("phase", pa.string(), "load | warmup | encode | denoise | decode | other"),
     ]
 )
 
@@ -152,3 +200,12 @@ def read_table(name: str, path: str | Path) -> pa.Table:
             f"({__version__}) or read it with the version that wrote it."
         )
     return table
+
+
+def describe(name: str) -> str:
+    """Markdown table of the columns of table `name`: name, type, description."""
+    lines = [f"### {name}", "", "| column | type | description |", "|---|---|---|"]
+    for field in SCHEMAS[name]:
+        description = (field.metadata or {}).get(b"description", b"").decode().replace("|", "\\|")
+        lines.append(f"| `{field.name}` | {field.type} | {description} |")
+    return "\n".join(lines)
