@@ -51,6 +51,7 @@ def test_default_config_lists_exactly_the_grid(workdir):
         "idle_baseline": 1,
         "generate": cells,
         "collect": 1,
+        "charts": 1,
         "all": 1,
     }
 
@@ -110,6 +111,8 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     for video_path in runs.video_path:
         frames = read_mp4(workdir.path / video_path)
         assert frames.shape == (4, 144, 256, 3)
+    for chart in ("rq3_phase_shares", "rq5_resolution", "rq5_duration", "power_trace"):
+        assert (results / "charts" / f"{chart}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     cell_records = records(results / "cells")
     before = {p: p.stat().st_mtime_ns for p in cell_records}
@@ -118,7 +121,8 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     # (a) a new steps value runs only the new cells (and collect)
     config["grid"]["steps"] = [1, 2, 3]
     workdir.write_config(config)
-    assert job_counts(workdir.snakemake("-n").stdout) == {"generate": 4, "collect": 1, "all": 1}
+    planned = job_counts(workdir.snakemake("-n").stdout)
+    assert planned == {"generate": 4, "collect": 1, "charts": 1, "all": 1}
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in before.items())
     assert len(read_table("runs", results / "runs.parquet")) == 4 * 3
@@ -127,7 +131,7 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     config["measurement"]["idle_duration_s"] = 0.3
     workdir.write_config(config)
     counts = job_counts(workdir.snakemake("-n").stdout)
-    assert counts == {"idle_baseline": 1, "collect": 1, "all": 1}
+    assert counts == {"idle_baseline": 1, "collect": 1, "charts": 1, "all": 1}
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in encode_before.items())
 

@@ -1,0 +1,112 @@
+"""Charts render to valid HTML and PNG files from small hand-built tables."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from vidcarbon.analysis import phases, power, render, scaling
+
+RES = {"144p": (144, 256), "240p": (240, 426), "360p": (360, 640)}
+
+
+def runs_table(resolutions=("144p", "240p", "360p"), frames=(8, 16), steps=(4, 8, 16)):
+    """Energy = encode 1 J + denoise (steps x pixels^1.5 x frames) + decode (pixels x frames)."""
+    rows = []
+    for r in resolutions:
+        h, w = RES[r]
+        for f in frames:
+            for s in steps:
+                denoise = 1e-7 * s * (h * w) ** 1.5 * f
+                decode = 1e-5 * h * w * f
+                rows.append(
+                    {
+                        "resolution": r,
+                        "height": h,
+                        "width": w,
+                        "frames": f,
+                        "steps": s,
+                        "video_duration_s": f / 8,
+                        "status": "ok",
+                        "encode_energy_j": 1.0,
+                        "denoise_energy_j": denoise,
+                        "decode_energy_j": decode,
+                        "energy_j": 1.0 + denoise + decode,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def saved(chart, tmp_path, name="chart"):
+    html, png = render.save(chart, tmp_path / name)
+    with Image.open(png) as image:
+        image.verify()
+    spec = chart.to_dict()
+    assert "vega" in html.read_text() and png.stat().st_size > 1000
+    return spec, json.dumps(spec)
+
+
+def test_phase_shares_add_up_and_denoising_grows_with_steps(tmp_path):
+    runs = runs_table()
+    shares = phases.phase_shares(runs, "240p", 16)
+    assert np.allclose(shares.groupby("steps").share.sum(), 1.0)
+    denoise = shares[shares.phase == "denoise"].set_index("steps").share
+    assert denoise.is_monotonic_increasing
+    _, text = saved(phases.phase_share_chart(runs), tmp_path)
+    assert '"bar"' in text and "denoising share" in text
+
+
+def test_resolution_fit_recovers_the_exponent_and_normalises(tmp_path):
+    runs = runs_table(frames=(16,), steps=(8,))
+    runs["energy_j"] = 3e-4 * (runs.height * runs.width) ** 1.5
+    table, fit = scaling.resolution_scaling(runs, reference="240p")
+    assert fit["pixels"].value == pytest.approx(1.5, abs=1e-6)
+    assert table.set_index("resolution").relative_energy["240p"] == pytest.approx(1.0)
+    _, text = saved(scaling.resolution_chart(runs), tmp_path)
+    assert "pixels^1.50" in text
+
+
+def test_duration_fit_is_linear(tmp_path):
+    runs = runs_table(resolutions=("144p",), frames=(8, 16, 32), steps=(8,))
+    runs["energy_j"] = 5.0 + 2.0 * runs.video_duration_s
+    _, fit = scaling.duration_scaling(runs)
+    assert fit["video_duration_s"].value == pytest.approx(2.0)
+    _, text = saved(scaling.duration_chart(runs), tmp_path)
+    assert "2.0 J per second of video" in text
+
+
+def test_charts_say_no_data_or_skip_the_fit_instead_of_failing(tmp_path):
+    one_resolution = runs_table(resolutions=("240p",))
+    _, text = saved(scaling.resolution_chart(one_resolution), tmp_path, "one")
+    assert "too few resolutions to fit" in text
+    failed = runs_table().assign(status="oom")
+    for chart in (
+        phases.phase_share_chart(failed),
+        scaling.resolution_chart(failed),
+        scaling.duration_chart(failed),
+        power.trace_chart(pd.DataFrame(columns=["t_s", "component", "power_w", "phase"]), "t"),
+    ):
+        _, text = saved(chart, tmp_path, "empty")
+        assert "no data" in text
+
+
+def test_power_statistics_of_a_known_trace(tmp_path):
+    t = np.arange(0, 2.0, 0.1)
+    watts = np.where(t < 1.0, 100.0, 300.0)  # a 200 W step between two samples 0.1 s apart
+    trace = pd.DataFrame(
+        {
+            "t_s": t,
+            "component": "gpu",
+            "power_w": watts,
+            "phase": np.where(t < 1.0, "encode", "denoise"),
+        }
+    )
+    stats = power.phase_statistics(trace, {"gpu": 60.0}).set_index("phase")
+    assert stats.loc["encode", "mean_power_w"] == pytest.approx(100.0)
+    assert stats.loc["denoise", "peak_power_w"] == pytest.approx(300.0)
+    assert stats.loc["denoise", "max_ramp_w_per_s"] == pytest.approx(2000.0)
+    assert stats.loc["denoise", "idle_to_peak_w"] == pytest.approx(240.0)
+    _, text = saved(power.trace_chart(trace, "known trace"), tmp_path)
+    assert '"rect"' in text and '"line"' in text

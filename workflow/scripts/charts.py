@@ -1,0 +1,12 @@
+from pathlib import Path
+
+from vidcarbon.analysis.charts import render_measurement_charts
+
+render_measurement_charts(
+    runs_path=snakemake.input.runs,
+    traces_path=snakemake.input.traces,
+    idle_records=snakemake.input.idle,
+    out_dir=Path(snakemake.output[0]).parent,
+    reference_resolution=snakemake.params.reference_resolution,
+    trace_cell=snakemake.params.trace_cell,
+)
