@@ -15,6 +15,7 @@ def test_units_in_every_measured_column():
 def test_roundtrip_with_provenance_pyarrow_and_duckdb(tmp_path):
     rows = [
         {
+            "run_id": "r1",
             "job_id": "m/p/c",
             "job_kind": "generate",
             "t_s": 0.1,

@@ -46,7 +46,10 @@ def run_row(gen: dict, enc: dict, idle_w: dict[str, float]) -> dict[str, Any]:
     status, error = gen["status"], gen.get("error")
     if enc.get("status", "ok") != "ok" and status == "ok":
         status, error = enc["status"], f"text encoding: {enc.get('error')}"
-    row = {key: gen.get(key) for key in ("cell_id", "model", "prompt_id", "resolution", "frames")}
+    row = {
+        key: gen.get(key)
+        for key in ("run_id", "cell_id", "model", "prompt_id", "resolution", "frames")
+    }
     row.update(
         {
             key: gen.get(key)
@@ -96,7 +99,7 @@ def run_row(gen: dict, enc: dict, idle_w: dict[str, float]) -> dict[str, Any]:
 
 def step_rows(gen: dict) -> list[dict[str, Any]]:
     rows = []
-    keys = ("cell_id", "model", "prompt_id", "resolution", "frames", "steps", "seed")
+    keys = ("run_id", "cell_id", "model", "prompt_id", "resolution", "frames", "steps", "seed")
     for w in gen.get("windows", []):
         if not w["name"].startswith("step_"):
             continue
@@ -124,6 +127,7 @@ def trace_rows(record: dict, job_id: str) -> list[dict[str, Any]]:
         phase = next((name for start, end, name in spans if start <= t_s <= end), "other")
         rows.append(
             {
+                "run_id": record["run_id"],
                 "job_id": job_id,
                 "job_kind": record["kind"],
                 "t_s": t_s,

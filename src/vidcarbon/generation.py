@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import socket
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ class JobContext:
         self.meter = Meter(counters, synchronize=sync)
         self.sampler = PowerSampler(counters, self.measurement.trace_interval_s, self.meter.origin)
         self.record.update(
+            run_id=uuid.uuid4().hex,
             status="ok",
             error=None,
             started_at=dt.datetime.now(dt.UTC).isoformat(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ def generate(
     if encoded["status"] != "ok":
         record = {
             "kind": "generate",
+            "run_id": uuid.uuid4().hex,
             "status": "failed",
             "error": f"text encoding {encoded['status']}: {encoded.get('error')}",
             "windows": [],

@@ -29,6 +29,8 @@ def column(name: str, type_: pa.DataType, description: str, nullable: bool = Tru
     return pa.field(name, type_, nullable=nullable, metadata={"description": description})
 
 
+RUN_ID = column("run_id", pa.string(), "unique id of the measured job (merge key)", False)
+
 _CELL_KEYS = [
     column(
         "cell_id", pa.string(), "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>", False
@@ -78,6 +80,7 @@ def _component_energy(prefix: str, what: str) -> list[pa.Field]:
 
 RUNS = pa.schema(
     [
+        RUN_ID,
         *_CELL_KEYS,
         column("backend", pa.string(), "generation backend"),
         column("prompt", pa.string(), "prompt text"),
@@ -129,6 +132,7 @@ RUNS = pa.schema(
 
 STEPS = pa.schema(
     [
+        RUN_ID,
         *_CELL_KEYS,
         column("step_index", pa.int32(), "0-based denoising step", False),
         column("duration_s", pa.float64(), "wall time of the step, seconds"),
@@ -139,6 +143,7 @@ STEPS = pa.schema(
 
 TRACES = pa.schema(
     [
+        RUN_ID,
         column("job_id", pa.string(), "cell_id, or model/prompt_id/encode", False),
         column("job_kind", pa.string(), "encode | generate", False),
         column("t_s", pa.float64(), "time since the job's meter started, seconds", False),

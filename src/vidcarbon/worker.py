@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,14 @@ def run_isolated(
         record = read_json(child_record)
     else:
         status, error = _describe_exit(returncode)
-        record = {"kind": kind, "status": status, "error": error, "windows": [], "trace": []}
+        record = {
+            "kind": kind,
+            "run_id": uuid.uuid4().hex,
+            "status": status,
+            "error": error,
+            "windows": [],
+            "trace": [],
+        }
     shutil.rmtree(workspace, ignore_errors=True)
     record.update(identity)
     write_json_atomic(record_path, record)

@@ -1,0 +1,66 @@
+"""Merge result tables from different sites or runs into one file, keeping provenance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from vidcarbon.errors import SchemaMismatch
+from vidcarbon.tables import SCHEMAS, provenance, read_table, write_table
+
+# Columns that identify a row; tables not listed here are deduplicated on all columns.
+IDENTITY = {
+    "runs": ["run_id"],
+    "steps": ["run_id", "step_index"],
+    "traces": ["run_id", "t_s", "component"],
+}
+
+
+def file_metadata(path: str | Path) -> dict[str, str]:
+    metadata = pq.read_schema(path).metadata or {}
+    return {k.decode(): v.decode() for k, v in metadata.items()}
+
+
+def merge_tables(paths: list[str | Path], out: str | Path) -> pa.Table:
+    """Concatenate files of one table, keeping the first of rows with the same identity.
+
+    Refuses files of different tables or schema versions (SchemaMismatch). The output's
+    metadata lists every source file's provenance under `vidcarbon.sources`.
+    """
+    if not paths:
+        raise ValueError("give at least one table to merge")
+    name = file_metadata(paths[0]).get("vidcarbon.table")
+    if name not in SCHEMAS:
+        raise SchemaMismatch(f"{paths[0]}: not a vidcarbon table (no 'vidcarbon.table' metadata)")
+    tables, sources = [], []
+    for path in paths:
+        meta = file_metadata(path)
+        if meta.get("vidcarbon.table") != name:
+            raise SchemaMismatch(
+                f"{path}: holds table {meta.get('vidcarbon.table')!r}, but {paths[0]} holds "
+                f"{name!r}; merge the files of one table at a time"
+            )
+        tables.append(read_table(name, path))  # refuses another schema version
+        sources.append({"path": str(path), "rows": tables[-1].num_rows, **meta})
+    merged = pa.concat_tables([t.replace_schema_metadata(None) for t in tables])
+    merged = _first_of_each(merged, IDENTITY.get(name, merged.column_names))
+
+    def union(key: str) -> list[str]:
+        return sorted({v for s in sources for v in json.loads(s.get(key, "[]"))})
+
+    config_hashes = sorted({s.get("vidcarbon.config_hash", "") for s in sources})
+    meta = provenance(
+        ",".join(config_hashes), union("vidcarbon.hostnames"), union("vidcarbon.devices")
+    )
+    meta["vidcarbon.sources"] = json.dumps(sources)
+    return write_table(name, merged.to_pylist(), out, meta)
+
+
+def _first_of_each(table: pa.Table, keys: list[str]) -> pa.Table:
+    indexed = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
+    first = indexed.group_by(keys, use_threads=False).aggregate([("__row", "min")])
+    return table.filter(pc.is_in(indexed["__row"], value_set=first["__row_min"]))
