@@ -114,6 +114,10 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     for chart in ("rq3_phase_shares", "rq5_resolution", "rq5_duration", "power_trace"):
         assert (results / "charts" / f"{chart}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+    workdir.snakemake("--report", str(results / "report.html"))
+    report = (results / "report.html").read_text()
+    assert "RQ3 phases" in report and "power_trace.png" in report
+
     cell_records = records(results / "cells")
     before = {p: p.stat().st_mtime_ns for p in cell_records}
     encode_before = {p: p.stat().st_mtime_ns for p in records(results / "encode")}

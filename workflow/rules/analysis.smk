@@ -1,4 +1,10 @@
 CHARTS = ["rq3_phase_shares", "rq5_resolution", "rq5_duration", "power_trace"]
+CATEGORY = {
+    "rq3_phase_shares": "RQ3 phases",
+    "rq5_resolution": "RQ5 resolution and duration",
+    "rq5_duration": "RQ5 resolution and duration",
+    "power_trace": "Power signature",
+}
 
 
 rule charts:
@@ -7,7 +13,15 @@ rule charts:
         traces=rules.collect.output.traces,
         idle=rules.collect.input.idle,
     output:
-        expand("results/charts/{chart}.{ext}", chart=CHARTS, ext=["html", "png"]),
+        [
+            report(
+                f"results/charts/{chart}.png",
+                caption=f"../report/{chart}.rst",
+                category=CATEGORY[chart],
+            )
+            for chart in CHARTS
+        ],
+        expand("results/charts/{chart}.html", chart=CHARTS),
     log:
         "logs/charts.log",
     localrule: True
