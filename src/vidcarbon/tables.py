@@ -153,7 +153,24 @@ TRACES = pa.schema(
     ]
 )
 
-SCHEMAS: dict[str, pa.Schema] = {"runs": RUNS, "steps": STEPS, "traces": TRACES}
+FLOPS = pa.schema(
+    [
+        column("model", pa.string(), "model name, as configured under `models:`", False),
+        column("resolution", pa.string(), "Open-Sora resolution name", False),
+        column("frames", pa.int32(), "number of video frames", False),
+        column("encode_flops", pa.int64(), "FLOPs of encoding one prompt (CFG twin included)"),
+        column("denoise_step_flops", pa.int64(), "FLOPs of one denoising step (CFG batch)"),
+        column("decode_flops", pa.int64(), "FLOPs of decoding the whole video"),
+        column("dtype", pa.string(), "dtype of the probe run"),
+    ]
+)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "runs": RUNS,
+    "steps": STEPS,
+    "traces": TRACES,
+    "flops": FLOPS,
+}
 
 
 def git_commit(cwd: str | Path = ".") -> str:

@@ -52,6 +52,7 @@ def test_default_config_lists_exactly_the_grid(workdir):
         "generate": cells,
         "collect": 1,
         "charts": 1,
+        "count_flops": 1,
         "all": 1,
     }
 
@@ -96,7 +97,7 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     assert ((per_cell / denoise[per_cell.index]).between(0.5, 1.0 + 1e-9)).all()
 
     traces = read_table("traces", results / "traces.parquet").to_pandas()
-    assert {"denoise", "decode", "load"} <= set(traces.phase)
+    assert {"warmup", "denoise", "decode"} <= set(traces.phase)
     assert set(traces.job_kind) == {"encode", "generate"}
 
     con = duckdb.connect()
@@ -126,7 +127,7 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     config["grid"]["steps"] = [1, 2, 3]
     workdir.write_config(config)
     planned = job_counts(workdir.snakemake("-n").stdout)
-    assert planned == {"generate": 4, "collect": 1, "charts": 1, "all": 1}
+    assert planned == {"generate": 4, "collect": 1, "charts": 1, "all": 1}  # same shapes: no FLOPs
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in before.items())
     assert len(read_table("runs", results / "runs.parquet")) == 4 * 3

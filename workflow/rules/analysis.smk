@@ -7,6 +7,24 @@ CATEGORY = {
 }
 
 
+rule count_flops:
+    output:
+        flops="results/flops.parquet",
+    log:
+        "logs/count_flops.log",
+    conda:
+        "../../envs/generate.yaml"
+    params:
+        models=config["models"],
+        prompt=next(iter(PROMPTS.values())),
+        shapes=sorted({(c.resolution, c.frames) for c in CELLS}),
+        config_hash=vc.config_hash(
+            config["models"], sorted({(c.resolution, c.frames) for c in CELLS})
+        ),
+    script:
+        "../scripts/count_flops.py"
+
+
 rule charts:
     input:
         runs=rules.collect.output.runs,

@@ -1,0 +1,73 @@
+import pandas as pd
+import pytest
+
+from vidcarbon.analysis.efficiency import phase_efficiency
+from vidcarbon.flops import count_phase_flops, flop_counter
+
+
+def test_attention_flops_are_counted_on_cpu():
+    import torch
+    import torch.nn.functional as F
+
+    q = torch.randn(2, 4, 100, 8)
+    k = torch.randn(2, 4, 60, 8)
+    with flop_counter() as counter:
+        F.scaled_dot_product_attention(q, k, k)
+    assert counter.get_total_flops() == 2 * (2 * 4 * 100 * 60 * 8) * 2
+
+
+def test_latte_tiny_flops_scale_with_the_shape():
+    rows = count_phase_flops(
+        "latte-tiny", "latte-tiny", {}, "a heron", [("144p", 4), ("144p", 8), ("240p", 4)]
+    )
+    by_shape = {(r["resolution"], r["frames"]): r for r in rows}
+    small, long, wide = by_shape["144p", 4], by_shape["144p", 8], by_shape["240p", 4]
+    assert small["encode_flops"] == long["encode_flops"] > 0  # one prompt, any shape
+    # decoding is per frame: twice the frames, twice the FLOPs
+    assert long["decode_flops"] == 2 * small["decode_flops"]
+    # denoising: linear parts double with frames (temporal attention adds a little more)
+    assert 1.9 < long["denoise_step_flops"] / small["denoise_step_flops"] < 2.3
+    # 240p has 405 tokens per frame against 144: spatial attention makes it super-linear
+    assert wide["denoise_step_flops"] / small["denoise_step_flops"] > 405 / 144
+
+
+def test_efficiency_arithmetic():
+    runs = pd.DataFrame(
+        [
+            {
+                "cell_id": "c",
+                "model": "m",
+                "resolution": "240p",
+                "frames": 16,
+                "steps": 10,
+                "status": "ok",
+                "device_name": "NVIDIA H100 80GB HBM3",
+                "encode_energy_j": 1.0,
+                "encode_duration_s": 0.01,
+                "denoise_energy_j": 500.0,
+                "denoise_duration_s": 1.0,
+                "decode_energy_j": 50.0,
+                "decode_duration_s": 0.5,
+            }
+        ]
+    )
+    flops = pd.DataFrame(
+        [
+            {
+                "model": "m",
+                "resolution": "240p",
+                "frames": 16,
+                "encode_flops": 1e10,
+                "denoise_step_flops": 5e13,
+                "decode_flops": 1e13,
+            }
+        ]
+    )
+    table = phase_efficiency(runs, flops, {"NVIDIA H100 80GB HBM3": 989.0}).set_index("phase")
+    assert table.loc["denoise", "flops"] == 5e14
+    assert table.loc["denoise", "j_per_tflop"] == pytest.approx(1.0)
+    assert table.loc["denoise", "achieved_tflops"] == pytest.approx(500.0)
+    assert table.loc["denoise", "utilisation"] == pytest.approx(500 / 989)
+    assert table.loc["decode", "achieved_tflops"] == pytest.approx(20.0)
+    cpu = phase_efficiency(runs.assign(device_name="cpu"), flops, {})
+    assert cpu.utilisation.isna().all()  # no peak known: no utilisation claimed
