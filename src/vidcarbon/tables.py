@@ -165,11 +165,30 @@ FLOPS = pa.schema(
     ]
 )
 
+FINDINGS = pa.schema(
+    [
+        column(
+            "kind", pa.string(), "fit (a fitted exponent) | claim (a paper claim checked)", False
+        ),
+        column("model", pa.string(), "model the finding is about", False),
+        column("name", pa.string(), "what was fitted or claimed", False),
+        column("value", pa.float64(), "measured figure (exponent, share, ratio or R²)"),
+        column("ci_low", pa.float64(), "lower end of the 95 % confidence interval"),
+        column("ci_high", pa.float64(), "upper end of the 95 % confidence interval"),
+        column("r2", pa.float64(), "coefficient of determination of the fit"),
+        column("n", pa.int64(), "cells (or shapes) the figure rests on"),
+        column("paper_value", pa.string(), "the paper's figure"),
+        column("verdict", pa.string(), "holds | does not hold | not measured"),
+        column("detail", pa.string(), "how the verdict was reached"),
+    ]
+)
+
 SCHEMAS: dict[str, pa.Schema] = {
     "runs": RUNS,
     "steps": STEPS,
     "traces": TRACES,
     "flops": FLOPS,
+    "findings": FINDINGS,
 }
 
 

@@ -53,6 +53,7 @@ def test_default_config_lists_exactly_the_grid(workdir):
         "collect": 1,
         "charts": 1,
         "count_flops": 1,
+        "findings": 1,
         "all": 1,
     }
 
@@ -127,7 +128,8 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     config["grid"]["steps"] = [1, 2, 3]
     workdir.write_config(config)
     planned = job_counts(workdir.snakemake("-n").stdout)
-    assert planned == {"generate": 4, "collect": 1, "charts": 1, "all": 1}  # same shapes: no FLOPs
+    # same shapes, so no new FLOP count
+    assert planned == {"generate": 4, "collect": 1, "charts": 1, "findings": 1, "all": 1}
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in before.items())
     assert len(read_table("runs", results / "runs.parquet")) == 4 * 3
@@ -136,7 +138,7 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     config["measurement"]["idle_duration_s"] = 0.3
     workdir.write_config(config)
     counts = job_counts(workdir.snakemake("-n").stdout)
-    assert counts == {"idle_baseline": 1, "collect": 1, "charts": 1, "all": 1}
+    assert counts == {"idle_baseline": 1, "collect": 1, "charts": 1, "findings": 1, "all": 1}
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in encode_before.items())
 

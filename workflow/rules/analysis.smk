@@ -25,6 +25,28 @@ rule count_flops:
         "../scripts/count_flops.py"
 
 
+rule findings:
+    input:
+        runs=rules.collect.output.runs,
+    output:
+        findings="results/findings.parquet",
+        summary=report(
+            "results/findings.md",
+            caption="../report/findings.rst",
+            category="Findings",
+        ),
+    log:
+        "logs/findings.log",
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        fps=config["fps"],
+        config_hash=vc.config_hash(config["fps"]),
+    script:
+        "../scripts/findings.py"
+
+
 rule charts:
     input:
         runs=rules.collect.output.runs,
