@@ -100,7 +100,142 @@ TRACES = pa.schema(
     ]
 )
 
-SCHEMAS: dict[str, pa.Schema] = {"runs": RUNS, "steps": STEPS, "traces": TRACES}
+
+def _carbon_phase_fields(phase: str) -> list[pa.Field]:
+    return [
+        pa.field(f"{phase}_operational_g", pa.float64()),
+        pa.field(f"{phase}_net_operational_g", pa.float64()),
+        pa.field(f"{phase}_embodied_g", pa.float64()),
+        pa.field(f"{phase}_carbon_g", pa.float64()),
+    ]
+
+
+# One row per (cell, intensity scenario). Carbon in g CO2e; null carbon where status != ok.
+CARBON = pa.schema(
+    [
+        *_CELL_KEYS,
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("device", pa.string()),
+        pa.field("device_name", pa.string()),
+        pa.field("height", pa.int32()),
+        pa.field("width", pa.int32()),
+        pa.field("video_duration_s", pa.float64()),
+        pa.field("threads", pa.int32()),
+        pa.field("measured_components", pa.string()),  # e.g. "gpu,cpu" (counter|integrated|rapl)
+        pa.field("estimated_components", pa.string()),  # e.g. "cpu" (method = estimated)
+        pa.field("scenario", pa.string(), nullable=False),
+        pa.field("scenario_kind", pa.string(), nullable=False),  # source|number|country|timeseries
+        pa.field("intensity_g_per_kwh", pa.float64(), nullable=False),
+        pa.field("intensity_data_source", pa.string()),
+        pa.field("intensity_data_year", pa.int32()),
+        pa.field("region", pa.string()),
+        pa.field("pue", pa.float64(), nullable=False),
+        pa.field("lifetime_years", pa.float64(), nullable=False),
+        pa.field("utilisation", pa.float64(), nullable=False),
+        pa.field("embodied_device", pa.string(), nullable=False),
+        pa.field("embodied_scope", pa.string(), nullable=False),  # gpu | node
+        pa.field("embodied_unit", pa.string(), nullable=False),
+        pa.field("unit_embodied_g", pa.float64(), nullable=False),
+        pa.field("embodied_share", pa.float64(), nullable=False),  # 1, or threads / cores
+        *[f for phase in PHASES for f in _carbon_phase_fields(phase)],
+        pa.field("generation_duration_s", pa.float64()),
+        pa.field("energy_j", pa.float64()),
+        pa.field("net_energy_j", pa.float64()),
+        pa.field("operational_g", pa.float64()),
+        pa.field("net_operational_g", pa.float64()),
+        pa.field("embodied_g", pa.float64()),
+        pa.field("total_g", pa.float64()),
+        pa.field("net_total_g", pa.float64()),
+        pa.field("embodied_fraction", pa.float64()),
+    ]
+)
+
+# The same job's carbon by hour of day and by month of an hourly intensity series.
+CARBON_BY_TIME = pa.schema(
+    [
+        pa.field("scenario", pa.string(), nullable=False),
+        pa.field("cell_id", pa.string(), nullable=False),
+        pa.field("period_kind", pa.string(), nullable=False),  # hour_of_day | month
+        pa.field("period", pa.int32(), nullable=False),
+        pa.field("hours", pa.int32(), nullable=False),
+        pa.field("intensity_g_per_kwh", pa.float64(), nullable=False),
+        pa.field("operational_g", pa.float64(), nullable=False),
+        pa.field("embodied_g", pa.float64(), nullable=False),
+        pa.field("total_g", pa.float64(), nullable=False),
+    ]
+)
+
+# Deferral of a job to the lowest-carbon feasible start within a deadline (means over submissions).
+DEFERRAL = pa.schema(
+    [
+        pa.field("scenario", pa.string(), nullable=False),
+        pa.field("cell_id", pa.string(), nullable=False),
+        pa.field("generation_duration_s", pa.float64(), nullable=False),
+        pa.field("deadline_h", pa.int32(), nullable=False),
+        pa.field("submissions", pa.int32(), nullable=False),
+        pa.field("mean_delay_h", pa.float64(), nullable=False),
+        pa.field("immediate_intensity_g_per_kwh", pa.float64(), nullable=False),
+        pa.field("deferred_intensity_g_per_kwh", pa.float64(), nullable=False),
+        pa.field("immediate_total_g", pa.float64(), nullable=False),
+        pa.field("deferred_total_g", pa.float64(), nullable=False),
+        pa.field("saving_g", pa.float64(), nullable=False),
+        pa.field("saving_fraction", pa.float64(), nullable=False),
+    ]
+)
+
+# Carbon-aware credits per (model, resolution, frames, steps), relative to a reference config.
+CREDITS = pa.schema(
+    [
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("resolution", pa.string(), nullable=False),
+        pa.field("frames", pa.int32(), nullable=False),
+        pa.field("steps", pa.int32(), nullable=False),
+        pa.field("reference", pa.string(), nullable=False),
+        pa.field("intensity_g_per_kwh", pa.float64(), nullable=False),
+        pa.field("measured_energy_j", pa.float64()),
+        pa.field("predicted_energy_j", pa.float64()),
+        pa.field("predicted_duration_s", pa.float64()),
+        pa.field("prediction_error", pa.float64()),  # predicted / measured energy - 1
+        pa.field("predicted_carbon_g", pa.float64()),
+        pa.field("carbon_ratio", pa.float64()),
+        pa.field("credits", pa.float64()),
+        pa.field("low_intensity_hours", pa.string()),
+        pa.field("low_intensity_g_per_kwh", pa.float64()),
+        pa.field("discount_factor", pa.float64()),
+        pa.field("low_intensity_credits", pa.float64()),
+        pa.field("note", pa.string()),
+    ]
+)
+
+# The laws behind the credits: one row per coefficient, with 95 % CI, R² and points.
+CREDIT_FITS = pa.schema(
+    [
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("quantity", pa.string(), nullable=False),  # energy_j | generation_duration_s
+        pa.field("variable", pa.string(), nullable=False),  # steps | pixels | frames
+        pa.field("law", pa.string(), nullable=False),  # linear | power
+        pa.field("coefficient", pa.string()),
+        pa.field("value", pa.float64()),
+        pa.field("ci95_low", pa.float64()),
+        pa.field("ci95_high", pa.float64()),
+        pa.field("r2", pa.float64()),
+        pa.field("n", pa.int32()),
+        pa.field("x_min", pa.float64()),
+        pa.field("x_max", pa.float64()),
+        pa.field("note", pa.string()),
+    ]
+)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "runs": RUNS,
+    "steps": STEPS,
+    "traces": TRACES,
+    "carbon": CARBON,
+    "carbon_by_time": CARBON_BY_TIME,
+    "deferral": DEFERRAL,
+    "credits": CREDITS,
+    "credit_fits": CREDIT_FITS,
+}
 
 
 def git_commit(cwd: str | Path = ".") -> str:
