@@ -51,6 +51,7 @@ def test_default_config_lists_exactly_the_grid(workdir):
         "idle_baseline": 1,
         "generate": cells,
         "collect": 1,
+        "carbon": 1,
         "all": 1,
     }
 
@@ -117,7 +118,12 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     # (a) a new steps value runs only the new cells (and collect)
     config["grid"]["steps"] = [1, 2, 3]
     workdir.write_config(config)
-    assert job_counts(workdir.snakemake("-n").stdout) == {"generate": 4, "collect": 1, "all": 1}
+    assert job_counts(workdir.snakemake("-n").stdout) == {
+        "generate": 4,
+        "collect": 1,
+        "carbon": 1,
+        "all": 1,
+    }
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in before.items())
     assert len(read_table("runs", results / "runs.parquet")) == 4 * 3
@@ -126,7 +132,7 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     config["measurement"]["idle_duration_s"] = 0.3
     workdir.write_config(config)
     counts = job_counts(workdir.snakemake("-n").stdout)
-    assert counts == {"idle_baseline": 1, "collect": 1, "all": 1}
+    assert counts == {"idle_baseline": 1, "collect": 1, "carbon": 1, "all": 1}
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in encode_before.items())
 

@@ -8,8 +8,8 @@ the other two variables sit at the reference configuration:
 for y = energy_j and y = generation_duration_s. A configuration's prediction is the measured
 mean at the reference times the three laws' ratios (config over reference), its carbon follows
 Eq. 1, and credits = reference_credits x carbon / reference carbon. The low-intensity discount
-is the ratio of that carbon at the mean intensity of the lowest-intensity hours of day to the
-carbon at the series mean.
+is the ratio of that carbon at the mean intensity of the lowest-intensity hours of day (the
+lowest `low_intensity_quantile` of the 24) to the carbon at the series mean.
 """
 
 from __future__ import annotations
@@ -121,10 +121,13 @@ def fit_rows(laws: list[Law]) -> list[dict[str, Any]]:
 
 
 def low_intensity_hours(series: HourlySeries, quantile: float) -> tuple[list[int], float, float]:
-    """Hours of day whose mean intensity is in the lowest `quantile`; their mean, series mean."""
+    """The round(quantile x 24) hours of day with the lowest mean intensity (at least one);
+    their mean intensity and the series mean (g CO2e/kWh). Ties go to the earlier hour."""
     hourly = [p for p in by_period(series) if p.kind == "hour_of_day"]
-    cut = np.quantile([p.intensity_g_per_kwh for p in hourly], quantile)
-    low = [p for p in hourly if p.intensity_g_per_kwh <= cut]
+    count = max(1, round(quantile * len(hourly)))
+    low = sorted(
+        sorted(hourly, key=lambda p: p.intensity_g_per_kwh)[:count], key=lambda p: p.period
+    )
     low_mean = float(
         np.average([p.intensity_g_per_kwh for p in low], weights=[p.hours for p in low])
     )
