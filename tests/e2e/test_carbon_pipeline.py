@@ -64,7 +64,6 @@ def test_carbon_outputs_and_carbon_only_reruns(workdir):
     read_table("credit_fits", results / "credit_fits.parquet")
 
     upstream = mtimes([results / "runs.parquet", *results.rglob("cells/**/*.json")])
-    outputs = mtimes(results.glob("*.parquet"))
 
     # (a) PUE: only carbon (and all) are planned; the run leaves runs.parquet alone
     config["carbon"]["pue"] = 1.5
@@ -77,22 +76,33 @@ def test_carbon_outputs_and_carbon_only_reruns(workdir):
     )
     assert mtimes(upstream) == upstream
 
-    # (b) a hardware value of the charged device: only carbon
+    # (b) the lifetime, then an intensity: each plans only carbon (run once, after (c))
+    config["carbon"]["lifetime_years"] = 4
+    workdir.write_config(config)
+    assert job_counts(workdir.snakemake("-n").stdout) == {"carbon": 1, "all": 1}
+    config["carbon"]["scenarios"][0] = {"name": "wind", "intensity_g_per_kwh": 20}
+    workdir.write_config(config)
+    assert job_counts(workdir.snakemake("-n").stdout) == {"carbon": 1, "all": 1}
+
+    # (c) a hardware value of the charged device: only carbon
     hardware_file = workdir.path / "config" / "hardware.yaml"
     hardware = yaml.safe_load(hardware_file.read_text())
     hardware["devices"]["a100-80gb"]["memory_gb"] = 40
     hardware_file.write_text(yaml.safe_dump(hardware))
     assert job_counts(workdir.snakemake("-n").stdout) == {"carbon": 1, "all": 1}
     workdir.snakemake()
-    emb = read_table("carbon", results / "carbon.parquet").to_pandas().unit_embodied_g
-    assert emb.tolist() == pytest.approx([23_020] * 3 * 3, abs=1)  # = the a100-40gb entry
+    final = read_table("carbon", results / "carbon.parquet").to_pandas()
+    assert final.unit_embodied_g.tolist() == pytest.approx([23_020] * 9, abs=1)  # = a100-40gb
+    assert (final.lifetime_years == 4).all()
+    assert final[final.scenario == "wind"].intensity_g_per_kwh.eq(20).all()
+    assert mtimes(upstream) == upstream
 
-    # (c) an unrelated hardware entry: nothing to do
+    # (d) an unrelated hardware entry: nothing to do
     hardware["devices"]["h200"]["memory_gb"] = 999
     hardware_file.write_text(yaml.safe_dump(hardware))
     assert "Nothing to be done" in workdir.snakemake("-n").stdout
 
-    # (d) a bad series stops Snakemake before anything is replaced
+    # (e) a bad series stops Snakemake before anything is replaced
     outputs = mtimes(results.glob("*.parquet"))
     bad = SERIES.replace("2024-06-01T05:00,400\n", "")
     (workdir.path / "config" / "series.csv").write_text(bad)
