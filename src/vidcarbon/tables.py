@@ -183,12 +183,238 @@ FINDINGS = pa.schema(
     ]
 )
 
+
+def _carbon_phase_fields(phase: str) -> list[pa.Field]:
+    return [
+        column(f"{phase}_operational_g", pa.float64(), f"operational carbon of {phase}, g CO2e"),
+        column(
+            f"{phase}_net_operational_g",
+            pa.float64(),
+            f"net-of-idle operational carbon of {phase}, g CO2e",
+        ),
+        column(f"{phase}_embodied_g", pa.float64(), f"embodied carbon of {phase}, g CO2e"),
+        column(f"{phase}_carbon_g", pa.float64(), f"total carbon of {phase}, g CO2e"),
+    ]
+
+
+# One row per (cell, intensity scenario). Carbon in g CO2e; null carbon where status != ok.
+CARBON = pa.schema(
+    [
+        *_CELL_KEYS,
+        column(
+            "status", pa.string(), "ok | oom | failed | killed (carbon is null unless ok)", False
+        ),
+        column("device", pa.string(), "cpu | cuda"),
+        column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+        column("height", pa.int32(), "video height, pixels"),
+        column("width", pa.int32(), "video width, pixels"),
+        column("video_duration_s", pa.float64(), "video duration, seconds"),
+        column("threads", pa.int32(), "CPU threads given to the job"),
+        column(
+            "measured_components",
+            pa.string(),
+            "components whose energy was read from a counter, e.g. 'gpu,cpu'",
+        ),
+        column(
+            "estimated_components", pa.string(), "components whose energy was estimated, e.g. 'cpu'"
+        ),
+        column("scenario", pa.string(), "intensity scenario name", False),
+        column("scenario_kind", pa.string(), "source | number | country | timeseries", False),
+        column("intensity_g_per_kwh", pa.float64(), "grid carbon intensity, g CO2e per kWh", False),
+        column(
+            "intensity_data_source",
+            pa.string(),
+            "where the intensity comes from (table and publisher)",
+        ),
+        column("intensity_data_year", pa.int32(), "year of the intensity data"),
+        column("region", pa.string(), "country or region of the scenario"),
+        column("pue", pa.float64(), "datacenter power usage effectiveness", False),
+        column(
+            "lifetime_years",
+            pa.float64(),
+            "device lifetime over which embodied carbon is amortised, years",
+            False,
+        ),
+        column("utilisation", pa.float64(), "fraction of the lifetime the device is busy", False),
+        column(
+            "embodied_device",
+            pa.string(),
+            "hardware.yaml entry whose embodied carbon is charged",
+            False,
+        ),
+        column(
+            "embodied_scope",
+            pa.string(),
+            "gpu (die, memory, packaging) | node (the GPU's share of the server)",
+            False,
+        ),
+        column("embodied_unit", pa.string(), "what one unit of embodied carbon covers", False),
+        column(
+            "unit_embodied_g",
+            pa.float64(),
+            "embodied carbon of one unit, g CO2e (ACT-style model)",
+            False,
+        ),
+        column(
+            "embodied_share",
+            pa.float64(),
+            "share of the unit the job holds: 1 for a GPU, threads / cores for a CPU",
+            False,
+        ),
+        *[f for phase in PHASES for f in _carbon_phase_fields(phase)],
+        column("generation_duration_s", pa.float64(), "encode + denoise + decode, seconds"),
+        column("energy_j", pa.float64(), "gross energy of the three phases, joules"),
+        column("net_energy_j", pa.float64(), "net-of-idle energy of the three phases, joules"),
+        column("operational_g", pa.float64(), "energy_kwh x pue x intensity, g CO2e"),
+        column("net_operational_g", pa.float64(), "net_energy_kwh x pue x intensity, g CO2e"),
+        column(
+            "embodied_g",
+            pa.float64(),
+            "generation_s / (lifetime_s x utilisation) x unit_embodied_g x embodied_share, g CO2e",
+        ),
+        column("total_g", pa.float64(), "operational_g + embodied_g, g CO2e"),
+        column("net_total_g", pa.float64(), "net_operational_g + embodied_g, g CO2e"),
+        column("embodied_fraction", pa.float64(), "embodied_g / total_g"),
+    ]
+)
+
+# The same job's carbon by hour of day and by month of an hourly intensity series.
+CARBON_BY_TIME = pa.schema(
+    [
+        column("scenario", pa.string(), "intensity scenario name", False),
+        column(
+            "cell_id",
+            pa.string(),
+            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>",
+            False,
+        ),
+        column("period_kind", pa.string(), "hour_of_day | month", False),
+        column("period", pa.int32(), "hour of day (0-23) or month (1-12)", False),
+        column("hours", pa.int32(), "hours of the series in this period", False),
+        column("intensity_g_per_kwh", pa.float64(), "grid carbon intensity, g CO2e per kWh", False),
+        column("operational_g", pa.float64(), "energy_kwh x pue x intensity, g CO2e", False),
+        column(
+            "embodied_g",
+            pa.float64(),
+            "generation_s / (lifetime_s x utilisation) x unit_embodied_g x embodied_share, g CO2e",
+            False,
+        ),
+        column("total_g", pa.float64(), "operational_g + embodied_g, g CO2e", False),
+    ]
+)
+
+# Deferral of a job to the lowest-carbon feasible start within a deadline (means over submissions).
+DEFERRAL = pa.schema(
+    [
+        column("scenario", pa.string(), "intensity scenario name", False),
+        column(
+            "cell_id",
+            pa.string(),
+            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>",
+            False,
+        ),
+        column("generation_duration_s", pa.float64(), "encode + denoise + decode, seconds", False),
+        column("deadline_h", pa.int32(), "how late the job may start, hours", False),
+        column(
+            "submissions",
+            pa.int32(),
+            "submission times simulated (every hour of the series)",
+            False,
+        ),
+        column("mean_delay_h", pa.float64(), "mean start delay chosen by deferral, hours", False),
+        column(
+            "immediate_intensity_g_per_kwh",
+            pa.float64(),
+            "mean intensity when starting at once, g CO2e per kWh",
+            False,
+        ),
+        column(
+            "deferred_intensity_g_per_kwh",
+            pa.float64(),
+            "mean intensity at the chosen start, g CO2e per kWh",
+            False,
+        ),
+        column(
+            "immediate_total_g", pa.float64(), "mean carbon when starting at once, g CO2e", False
+        ),
+        column("deferred_total_g", pa.float64(), "mean carbon when deferred, g CO2e", False),
+        column("saving_g", pa.float64(), "immediate_total_g - deferred_total_g, g CO2e", False),
+        column("saving_fraction", pa.float64(), "saving_g / immediate_total_g", False),
+    ]
+)
+
+# Carbon-aware credits per (model, resolution, frames, steps), relative to a reference config.
+CREDITS = pa.schema(
+    [
+        column("model", pa.string(), "model name, as configured under `models:`", False),
+        column("resolution", pa.string(), "Open-Sora resolution name", False),
+        column("frames", pa.int32(), "number of video frames", False),
+        column("steps", pa.int32(), "number of denoising steps", False),
+        column(
+            "reference", pa.string(), "the reference configuration credits are relative to", False
+        ),
+        column("intensity_g_per_kwh", pa.float64(), "grid carbon intensity, g CO2e per kWh", False),
+        column(
+            "measured_energy_j",
+            pa.float64(),
+            "measured mean energy per video, joules (null: not in the grid)",
+        ),
+        column(
+            "predicted_energy_j",
+            pa.float64(),
+            "energy per video predicted by the fitted laws, joules",
+        ),
+        column(
+            "predicted_duration_s",
+            pa.float64(),
+            "generation time predicted by the fitted laws, seconds",
+        ),
+        column("prediction_error", pa.float64(), "predicted / measured energy - 1"),
+        column("predicted_carbon_g", pa.float64(), "predicted carbon per video, g CO2e"),
+        column("carbon_ratio", pa.float64(), "predicted carbon / the reference's"),
+        column("credits", pa.float64(), "reference credits x carbon_ratio"),
+        column("low_intensity_hours", pa.string(), "hours of day with the lowest mean intensity"),
+        column(
+            "low_intensity_g_per_kwh", pa.float64(), "mean intensity in those hours, g CO2e per kWh"
+        ),
+        column(
+            "discount_factor", pa.float64(), "low-intensity carbon / carbon at the mean intensity"
+        ),
+        column("low_intensity_credits", pa.float64(), "credits x discount_factor"),
+        column("note", pa.string(), "why a value is missing, or how it was obtained"),
+    ]
+)
+
+# The laws behind the credits: one row per coefficient, with 95 % CI, R² and points.
+CREDIT_FITS = pa.schema(
+    [
+        column("model", pa.string(), "model name, as configured under `models:`", False),
+        column("quantity", pa.string(), "energy_j | generation_duration_s", False),
+        column("variable", pa.string(), "steps | pixels | frames", False),
+        column("law", pa.string(), "linear | power", False),
+        column("coefficient", pa.string(), "intercept, slope or exponent"),
+        column("value", pa.float64(), "fitted coefficient"),
+        column("ci95_low", pa.float64(), "lower end of the 95 % confidence interval"),
+        column("ci95_high", pa.float64(), "upper end of the 95 % confidence interval"),
+        column("r2", pa.float64(), "coefficient of determination"),
+        column("n", pa.int32(), "points fitted"),
+        column("x_min", pa.float64(), "smallest value of the variable fitted on"),
+        column("x_max", pa.float64(), "largest value of the variable fitted on"),
+        column("note", pa.string(), "why a value is missing, or how it was obtained"),
+    ]
+)
+
 SCHEMAS: dict[str, pa.Schema] = {
     "runs": RUNS,
     "steps": STEPS,
     "traces": TRACES,
     "flops": FLOPS,
     "findings": FINDINGS,
+    "carbon": CARBON,
+    "carbon_by_time": CARBON_BY_TIME,
+    "deferral": DEFERRAL,
+    "credits": CREDITS,
+    "credit_fits": CREDIT_FITS,
 }
 
 

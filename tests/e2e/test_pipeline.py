@@ -54,6 +54,7 @@ def test_default_config_lists_exactly_the_grid(workdir):
         "charts": 1,
         "count_flops": 1,
         "findings": 1,
+        "carbon": 1,
         "all": 1,
     }
 
@@ -129,7 +130,14 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     workdir.write_config(config)
     planned = job_counts(workdir.snakemake("-n").stdout)
     # same shapes, so no new FLOP count
-    assert planned == {"generate": 4, "collect": 1, "charts": 1, "findings": 1, "all": 1}
+    assert planned == {
+        "generate": 4,
+        "collect": 1,
+        "charts": 1,
+        "findings": 1,
+        "carbon": 1,
+        "all": 1,
+    }
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in before.items())
     assert len(read_table("runs", results / "runs.parquet")) == 4 * 3
@@ -138,7 +146,14 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     config["measurement"]["idle_duration_s"] = 0.3
     workdir.write_config(config)
     counts = job_counts(workdir.snakemake("-n").stdout)
-    assert counts == {"idle_baseline": 1, "collect": 1, "charts": 1, "findings": 1, "all": 1}
+    assert counts == {
+        "idle_baseline": 1,
+        "collect": 1,
+        "charts": 1,
+        "findings": 1,
+        "carbon": 1,
+        "all": 1,
+    }
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in encode_before.items())
 

@@ -1,0 +1,191 @@
+"""Embodied carbon of hardware, ACT-style (Gupta et al., ISCA'22), from config/hardware.yaml specs.
+
+  die_g       = area_cm2 x CPA,  CPA = (fab_intensity x EPA + GPA + MPA) / yield   (g/cm^2)
+  memory_g    = capacity_gb x CPS_dram / yield,  storage_g = capacity_gb x CPS_ssd / yield
+  packaging_g = packaged ICs x 150 g
+Coefficients: src/vidcarbon/data/act_coefficients.yaml. All masses in g CO2e.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vidcarbon.carbon.intensity import act_tables
+from vidcarbon.errors import ConfigError
+
+SCOPES = ("gpu", "node")
+
+
+def carbon_per_area_g_per_cm2(
+    process_node: str, gpa_percentile: int | None = None, fab_location: str | None = None
+) -> float:
+    """ACT's CPA for a logic process node (g CO2e per cm^2 of good die)."""
+    act = act_tables()
+    logic = act["logic"]
+    if process_node not in logic:
+        raise ConfigError(
+            f"process node {process_node!r} is not in ACT's logic tables; "
+            f"allowed: {', '.join(logic)} (model a node by its nearest ACT node)"
+        )
+    row = logic[process_node]
+    pct = gpa_percentile or act["gpa_percentile"]
+    gpa = {
+        95: row["gpa95_g_per_cm2"],
+        99: row["gpa99_g_per_cm2"],
+        97: (row["gpa95_g_per_cm2"] + row["gpa99_g_per_cm2"]) / 2,
+    }[pct]
+    fab_g_per_kwh = act["intensity_by_location_g_per_kwh"][fab_location or act["fab_location"]]
+    return (fab_g_per_kwh * row["epa_kwh_per_cm2"] + gpa + row["mpa_g_per_cm2"]) / act["yield"]
+
+
+def _per_gb(table: str, technology: str, where: str) -> float:
+    act = act_tables()
+    values = act[table]
+    if technology not in values:
+        raise ConfigError(
+            f"{where}: ACT technology {technology!r} is not in {table}; "
+            f"allowed: {', '.join(values)}"
+        )
+    return values[technology] / act["yield"]
+
+
+@dataclass(frozen=True)
+class Embodied:
+    """Embodied carbon of one device or server, by part (g CO2e)."""
+
+    name: str
+    die_g: float = 0.0
+    memory_g: float = 0.0
+    storage_g: float = 0.0
+    packaging_g: float = 0.0
+    parts: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_g(self) -> float:
+        return self.die_g + self.memory_g + self.storage_g + self.packaging_g
+
+
+def _need(spec: dict, name: str, keys: tuple[str, ...]) -> None:
+    missing = [k for k in keys if k not in spec]
+    if missing:
+        raise ConfigError(
+            f"hardware entry {name!r}: missing {', '.join(missing)} needed for embodied carbon; "
+            "add them to the hardware file (see config/hardware.yaml for examples)"
+        )
+
+
+def device_embodied(name: str, spec: dict[str, Any]) -> Embodied:
+    """A GPU or CPU package: its dies, on-package/on-board memory and IC packaging."""
+    _need(spec, name, ("dies", "packaged_ics"))
+    die_g = 0.0
+    parts: dict[str, float] = {}
+    for i, die in enumerate(spec["dies"]):
+        _need(die, f"{name}.dies[{i}]", ("area_mm2", "process_node"))
+        count = die.get("count", 1)
+        g = count * die["area_mm2"] / 100.0 * carbon_per_area_g_per_cm2(die["process_node"])
+        parts[f"die:{die.get('name', i)}"] = g
+        die_g += g
+    memory_g = 0.0
+    if spec.get("memory_gb"):
+        _need(spec, name, ("memory_act",))
+        memory_g = spec["memory_gb"] * _per_gb("dram_g_per_gb", spec["memory_act"], name)
+        parts["memory"] = memory_g
+    packaging_g = spec["packaged_ics"] * act_tables()["package_g_per_ic"]
+    parts["packaging"] = packaging_g
+    return Embodied(name, die_g=die_g, memory_g=memory_g, packaging_g=packaging_g, parts=parts)
+
+
+def node_embodied(name: str, spec: dict[str, Any], devices: dict[str, dict]) -> Embodied:
+    """A whole server: its accelerators, CPUs, DRAM and SSD."""
+    _need(spec, name, ("cpu", "cpus", "dram_gb", "dram_act", "ssd_gb", "ssd_act"))
+    die_g = memory_g = packaging_g = 0.0
+    parts: dict[str, float] = {}
+    members = [(spec["cpu"], spec["cpus"])]
+    if spec.get("accelerators"):
+        members.append((spec["accelerator"], spec["accelerators"]))
+    for member, count in members:
+        if member not in devices:
+            raise ConfigError(f"hardware entry {name!r}: names device {member!r}, which is absent")
+        e = device_embodied(member, devices[member])
+        parts[f"{count}x {member}"] = count * e.total_g
+        die_g += count * e.die_g
+        memory_g += count * e.memory_g
+        packaging_g += count * e.packaging_g
+    dram_g = spec["dram_gb"] * _per_gb("dram_g_per_gb", spec["dram_act"], name)
+    storage_g = spec["ssd_gb"] * _per_gb("ssd_g_per_gb", spec["ssd_act"], name)
+    parts.update(dram=dram_g, ssd=storage_g)
+    return Embodied(name, die_g, memory_g + dram_g, storage_g, packaging_g, parts)
+
+
+@dataclass(frozen=True)
+class ChargedHardware:
+    """What one job is charged for: `embodied_g` of a unit, times `threads / cores` if per-core.
+
+    A GPU job holds its whole GPU (gpu scope) or 1/accelerators of its server (node scope). A
+    CPU job holds `threads` of the unit's `cores`, so it is charged that fraction.
+    """
+
+    device: str
+    kind: str
+    scope: str
+    unit: str
+    embodied_g: float
+    cores: int | None
+    breakdown: dict[str, float]
+
+    def share(self, threads: int | None) -> float:
+        """Fraction of `embodied_g` a job with `threads` busy threads occupies."""
+        if self.cores is None:
+            return 1.0
+        used = threads if threads and threads > 0 else 1
+        return min(used, self.cores) / self.cores
+
+
+def charged_hardware(
+    device: str, scope: str, node: str | None, devices: dict[str, dict]
+) -> ChargedHardware:
+    """Resolve the configured device and scope against the hardware specs."""
+    if scope not in SCOPES:
+        raise ConfigError(f"config key 'carbon.scope': {scope!r}; allowed: {', '.join(SCOPES)}")
+    if device not in devices:
+        raise ConfigError(
+            f"config key 'carbon.device': {device!r} is not in the hardware file; "
+            f"allowed: {', '.join(k for k, v in devices.items() if v.get('kind') != 'node')}"
+        )
+    spec = devices[device]
+    kind = spec.get("kind")
+    if kind not in ("gpu", "cpu"):
+        raise ConfigError(
+            f"config key 'carbon.device': {device!r} is a {kind!r}; name a gpu or cpu entry "
+            "(a server goes in carbon.node with carbon.scope: node)"
+        )
+    dev = device_embodied(device, spec)
+    if scope == "gpu":
+        cores = int(spec["cores"]) if kind == "cpu" else None
+        return ChargedHardware(device, kind, scope, device, dev.total_g, cores, dev.parts)
+    if not node or node not in devices or devices[node].get("kind") != "node":
+        nodes = ", ".join(k for k, v in devices.items() if v.get("kind") == "node")
+        raise ConfigError(
+            f"config key 'carbon.node': {node!r} is not a node entry of the hardware file; "
+            f"carbon.scope 'node' needs one; allowed: {nodes}"
+        )
+    nspec = devices[node]
+    whole = node_embodied(node, nspec, devices)
+    if kind == "gpu":
+        if nspec.get("accelerator") != device or not nspec.get("accelerators"):
+            raise ConfigError(
+                f"config key 'carbon.node': {node!r} holds {nspec.get('accelerator')!r}, not "
+                f"{device!r}; pick a node whose accelerator is the charged device"
+            )
+        n = int(nspec["accelerators"])
+        return ChargedHardware(
+            device, kind, scope, f"{node} / {n} GPUs", whole.total_g / n, None, whole.parts
+        )
+    if nspec.get("cpu") != device or nspec.get("accelerators"):
+        raise ConfigError(
+            f"config key 'carbon.node': {node!r} is not a CPU-only server of {device!r}; "
+            "pick a node with `cpu: <this device>` and no accelerators"
+        )
+    cores = int(nspec["cpus"]) * int(spec["cores"])
+    return ChargedHardware(device, kind, scope, node, whole.total_g, cores, whole.parts)

@@ -1,0 +1,129 @@
+"""The `carbon:` config section, checked and resolved when the Snakefile is parsed.
+
+Everything the carbon rule needs travels as plain data in its `params:` (resolved scenarios,
+the charged device's specs, not the hardware file), so that editing an unrelated hardware
+entry reruns nothing, and any bad value stops Snakemake before a result is overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from vidcarbon.carbon.accounting import Assumptions
+from vidcarbon.carbon.embodied import charged_hardware
+from vidcarbon.carbon.intensity import Scenario, resolve_scenarios
+from vidcarbon.config import load_hardware
+from vidcarbon.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class CarbonSettings:
+    """The resolved `carbon:` section plus what it needs from the rest of the config."""
+
+    assumptions: dict[str, float]
+    device: str
+    scope: str
+    node: str | None
+    hardware: dict[str, dict]  # only the entries the charged device and node need
+    scenarios: list[dict[str, Any]]
+    deadlines_h: list[int]
+    credits: dict[str, Any]
+
+    @property
+    def series_paths(self) -> list[str]:
+        return [s["series_path"] for s in self.scenarios if s["series_path"]]
+
+    def as_params(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _needed_entries(device: str, node: str | None, devices: dict[str, dict]) -> dict[str, dict]:
+    names = {device}
+    if node:
+        spec = devices[node]
+        names |= {node, spec.get("cpu"), spec.get("accelerator")} - {None}
+    # descriptions are prose: editing one must not rerun carbon
+    return {n: {k: v for k, v in devices[n].items() if k != "description"} for n in sorted(names)}
+
+
+def _in_grid(key: str, value, allowed: list, fix: str):
+    if value not in allowed:
+        raise ConfigError(
+            f"config key 'carbon.credits.{key}': {value!r} is not in the grid "
+            f"({', '.join(map(str, allowed))}); {fix}"
+        )
+    return value
+
+
+def _credit_reference(config: dict) -> dict[str, Any]:
+    c, grid = config["carbon"]["credits"], config["grid"]
+    resolutions, durations, steps = grid["resolutions"], grid["durations_s"], grid["steps"]
+    fix = "the reference must be a measured configuration: add it to the grid or pick another"
+    if c.get("reference_resolution") is None:
+        resolution = "240p" if "240p" in resolutions else resolutions[0]
+    else:
+        resolution = _in_grid("reference_resolution", c["reference_resolution"], resolutions, fix)
+    if c.get("reference_duration_s") is None:
+        duration = 2 if 2 in durations else min(durations)
+    else:
+        duration = _in_grid("reference_duration_s", c["reference_duration_s"], durations, fix)
+    if c.get("reference_steps") is None:
+        step = max(steps)
+    else:
+        step = _in_grid("reference_steps", c["reference_steps"], steps, fix)
+    return {
+        "resolution": resolution,
+        "frames": round(duration * config["fps"]),
+        "steps": step,
+        "credits": c["reference_credits"],
+    }
+
+
+def _credit_scenario(name: str | None, scenarios: list[Scenario]) -> str:
+    names = [s.name for s in scenarios]
+    if name is None:
+        series = [s.name for s in scenarios if s.kind == "timeseries"]
+        return (series or names)[0]
+    if name not in names:
+        raise ConfigError(
+            f"config key 'carbon.credits.scenario': {name!r} is not a scenario name; "
+            f"allowed: {', '.join(names)}"
+        )
+    return name
+
+
+def carbon_settings(config: dict) -> CarbonSettings:
+    """Check and resolve config['carbon'] (already schema-validated, defaults filled)."""
+    c = config["carbon"]
+    assume = Assumptions(c["pue"], c["lifetime_years"], c["utilisation"])
+    devices = load_hardware(config["hardware"])
+    device = c.get("device")
+    if device is None:
+        if config["device"] != "cpu":
+            raise ConfigError(
+                f"config key 'carbon.device': not set, and device is {config['device']!r}; "
+                "name the GPU's hardware.yaml entry whose embodied carbon is charged, "
+                "e.g. carbon.device: a100-80gb"
+            )
+        device = config["measurement"]["cpu"]  # the CPU that ran (and whose energy is estimated)
+    node = c.get("node") if c["scope"] == "node" else None  # a gpu-scope run ignores the node
+    charged_hardware(device, c["scope"], node, devices)  # raises on a bad combination
+    scenarios = resolve_scenarios(c["scenarios"])
+    if not scenarios:
+        raise ConfigError("config key 'carbon.scenarios': is empty; list at least one scenario")
+    credits = {
+        "reference": _credit_reference(config),
+        "scenario": _credit_scenario(c["credits"].get("scenario"), scenarios),
+        "low_intensity_quantile": c["credits"]["low_intensity_quantile"],
+    }
+    return CarbonSettings(
+        assumptions=asdict(assume),
+        device=device,
+        scope=c["scope"],
+        node=node,
+        hardware=_needed_entries(device, node, devices),
+        scenarios=[s.as_params() for s in scenarios],
+        deadlines_h=list(c["deferral_deadlines_h"]),
+        credits=credits,
+    )

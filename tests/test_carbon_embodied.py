@@ -1,0 +1,82 @@
+"""ACT-style embodied carbon of the devices and servers in config/hardware.yaml."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import REPO
+from vidcarbon.carbon.embodied import (
+    carbon_per_area_g_per_cm2,
+    charged_hardware,
+    device_embodied,
+    node_embodied,
+)
+from vidcarbon.config import load_hardware
+from vidcarbon.errors import ConfigError
+
+DEVICES = load_hardware(REPO / "config" / "hardware.yaml")
+
+
+def test_cpa_is_acts_formula_by_hand():
+    # 7nm: (583 g/kWh Taiwan x 2.15 kWh/cm2 + (350 + 200) / 2 g/cm2 + 500 g/cm2) / 0.875
+    assert carbon_per_area_g_per_cm2("7nm") == pytest.approx((583 * 2.15 + 275 + 500) / 0.875)
+    assert carbon_per_area_g_per_cm2("7nm", gpa_percentile=95) == pytest.approx(
+        (583 * 2.15 + 350 + 500) / 0.875
+    )
+    with pytest.raises(ConfigError, match="process node '4nm' is not in ACT"):
+        carbon_per_area_g_per_cm2("4nm")
+
+
+def test_a100_and_h100_match_the_act_api_numbers():
+    # notes/measurement-carbon.md: ACT v2 API gives A100 80GB 26.0 kg, 40GB 23.0 kg, H100 29.5 kg
+    a100 = device_embodied("a100-80gb", DEVICES["a100-80gb"])
+    die = 8.26 * (583 * 2.15 + 275 + 500) / 0.875
+    assert a100.die_g == pytest.approx(die)
+    assert a100.memory_g == pytest.approx(80 * 65 / 0.875)
+    assert a100.packaging_g == 6 * 150
+    assert a100.total_g == pytest.approx(25_991, abs=1)
+    assert device_embodied("a100-40gb", DEVICES["a100-40gb"]).total_g == pytest.approx(23_020, 1)
+    h100 = device_embodied("h100-sxm-80gb", DEVICES["h100-sxm-80gb"]).total_g
+    assert h100 == pytest.approx(29_456, abs=1)
+    assert device_embodied("h200", DEVICES["h200"]).total_g > h100  # more HBM, one more stack
+
+
+def test_node_scope_charges_one_gpus_share_of_the_server():
+    node = node_embodied("dgx-a100", DEVICES["dgx-a100"], DEVICES)
+    gpu = device_embodied("a100-80gb", DEVICES["a100-80gb"]).total_g
+    cpu = device_embodied("epyc-7763", DEVICES["epyc-7763"]).total_g
+    host = 2 * cpu + 2048 * 65 / 0.875 + 34560 * 10 / 0.875
+    assert node.total_g == pytest.approx(8 * gpu + host)
+    charged = charged_hardware("a100-80gb", "node", "dgx-a100", DEVICES)
+    assert charged.embodied_g == pytest.approx(gpu + host / 8)
+    assert charged.share(threads=4) == 1.0  # a GPU job holds its GPU whatever its CPU threads
+    assert charged_hardware("a100-80gb", "gpu", None, DEVICES).embodied_g == pytest.approx(gpu)
+
+
+def test_cpu_device_is_charged_per_core():
+    charged = charged_hardware("epyc-9005-zen5", "gpu", None, DEVICES)
+    assert charged.cores == 64 and charged.share(2) == pytest.approx(2 / 64)
+    assert charged.share(None) == pytest.approx(1 / 64)
+    server = charged_hardware("epyc-9005-zen5", "node", "cpu-server-zen5", DEVICES)
+    assert server.embodied_g > charged.embodied_g and server.share(2) == pytest.approx(2 / 64)
+
+
+@pytest.mark.parametrize(
+    "device, scope, node, message",
+    [
+        ("a100-81gb", "gpu", None, "'a100-81gb' is not in the hardware file"),
+        ("dgx-a100", "gpu", None, "is a 'node'; name a gpu or cpu entry"),
+        ("a100-80gb", "node", None, "carbon.scope 'node' needs one"),
+        ("a100-80gb", "node", "dgx-h100", "holds 'h100-sxm-80gb', not 'a100-80gb'"),
+        ("epyc-7763", "node", "dgx-a100", "is not a CPU-only server"),
+        ("a100-80gb", "rack", None, "allowed: gpu, node"),
+    ],
+)
+def test_bad_hardware_choices(device, scope, node, message):
+    with pytest.raises(ConfigError, match=message):
+        charged_hardware(device, scope, node, DEVICES)
+
+
+def test_missing_fields_name_the_entry():
+    with pytest.raises(ConfigError, match="hardware entry 'x': missing packaged_ics"):
+        device_embodied("x", {"kind": "gpu", "dies": []})
