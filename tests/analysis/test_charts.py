@@ -110,3 +110,56 @@ def test_power_statistics_of_a_known_trace(tmp_path):
     assert stats.loc["denoise", "idle_to_peak_w"] == pytest.approx(240.0)
     _, text = saved(power.trace_chart(trace, "known trace"), tmp_path)
     assert '"rect"' in text and '"line"' in text
+
+
+def carbon_table():
+    rows = []
+    for source, intensity in (("wind", 11.0), ("gas", 490.0), ("coal", 820.0)):
+        for resolution, energy_j in (("144p", 10.0), ("240p", 30.0)):
+            operational = energy_j / 3.6e6 * 1.2 * intensity
+            rows.append(
+                {
+                    "model": "m",
+                    "resolution": resolution,
+                    "frames": 16,
+                    "steps": 8,
+                    "status": "ok",
+                    "scenario": source,
+                    "scenario_kind": "source",
+                    "intensity_g_per_kwh": intensity,
+                    "energy_j": energy_j,
+                    "operational_g": operational,
+                    "embodied_g": 1e-5,
+                    "total_g": operational + 1e-5,
+                    "embodied_device": "a100-80gb",
+                    "embodied_scope": "gpu",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_source_chart_stacks_and_labels_the_embodied_share(tmp_path):
+    from vidcarbon.analysis import sources
+
+    table, label = sources.by_source(carbon_table(), "240p")
+    assert list(table.scenario) == ["wind", "gas", "coal"]  # ordered by intensity
+    assert "240p" in label
+    wind = table.set_index("scenario").loc["wind"]
+    assert wind.embodied_share == pytest.approx(1e-5 / wind.total_g)
+    spec, text = saved(sources.source_chart(carbon_table()), tmp_path)
+    assert '"bar"' in text and "embodied share" in text
+    empty = carbon_table().assign(scenario_kind="number")
+    assert "no data" in json.dumps(sources.source_chart(empty).to_dict())
+
+
+def test_embodied_claims_from_the_carbon_table():
+    from vidcarbon.analysis.findings import carbon_claims
+
+    claims = {c.name: c for c in carbon_claims(carbon_table())}
+    wind = claims["embodied << operational under wind: operational / embodied"]
+    assert wind.verdict == "holds" and wind.value > 1
+    no_gas = carbon_table().query("scenario != 'gas'")
+    gas = {c.name: c for c in carbon_claims(no_gas)}[
+        "embodied << operational under gas: operational / embodied"
+    ]
+    assert gas.verdict == "not measured"

@@ -1,5 +1,12 @@
-CHARTS = ["rq3_phase_shares", "rq5_resolution", "rq5_duration", "power_trace"]
+CHARTS = [
+    "rq1_energy_sources",
+    "rq3_phase_shares",
+    "rq5_resolution",
+    "rq5_duration",
+    "power_trace",
+]
 CATEGORY = {
+    "rq1_energy_sources": "RQ1 embodied and operational carbon",
     "rq3_phase_shares": "RQ3 phases",
     "rq5_resolution": "RQ5 resolution and duration",
     "rq5_duration": "RQ5 resolution and duration",
@@ -28,6 +35,7 @@ rule count_flops:
 rule findings:
     input:
         runs=rules.collect.output.runs,
+        carbon=rules.carbon.output.carbon,
     output:
         findings="results/findings.parquet",
         summary=report(
@@ -50,6 +58,7 @@ rule findings:
 rule charts:
     input:
         runs=rules.collect.output.runs,
+        carbon=rules.carbon.output.carbon,
         traces=rules.collect.output.traces,
         idle=rules.collect.input.idle,
     output:

@@ -4,6 +4,7 @@ from vidcarbon.analysis.charts import render_measurement_charts
 
 render_measurement_charts(
     runs_path=snakemake.input.runs,
+    carbon_path=snakemake.input.carbon,
     traces_path=snakemake.input.traces,
     idle_records=snakemake.input.idle,
     out_dir=Path(snakemake.output[0]).parent,

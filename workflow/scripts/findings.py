@@ -6,7 +6,8 @@ from vidcarbon.analysis.findings import findings_rows, summary_markdown
 from vidcarbon.tables import provenance, read_table, write_table
 
 runs = read_table("runs", snakemake.input.runs).to_pandas()
-rows = findings_rows(runs, fps=snakemake.params.fps)
+carbon = read_table("carbon", snakemake.input.carbon).to_pandas()
+rows = findings_rows(runs, fps=snakemake.params.fps, carbon=carbon)
 meta = provenance(snakemake.params.config_hash, sorted(set(runs.hostname.dropna())), [])
 write_table("findings", rows, snakemake.output.findings, meta)
 Path(snakemake.output.summary).write_text(summary_markdown(pd.DataFrame(rows)))

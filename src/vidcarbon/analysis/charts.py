@@ -1,4 +1,4 @@
-"""Render the charts that need only the measurement tables (runs, traces)."""
+"""Render the charts of the measurement and carbon tables."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import altair as alt
 
-from vidcarbon.analysis import phases, power, scaling
+from vidcarbon.analysis import phases, power, scaling, sources
 from vidcarbon.analysis.render import save
 from vidcarbon.records import read_json
 from vidcarbon.tables import read_table
@@ -14,19 +14,23 @@ from vidcarbon.tables import read_table
 
 def render_measurement_charts(
     runs_path: str | Path,
+    carbon_path: str | Path,
     traces_path: str | Path,
     idle_records: list[str | Path],
     out_dir: str | Path,
     reference_resolution: str,
     trace_cell: str | None,
 ) -> None:
-    """rq3_phase_shares, rq5_resolution, rq5_duration and power_trace, as HTML and PNG."""
+    """rq1_energy_sources, rq3_phase_shares, rq5_resolution, rq5_duration and power_trace,
+    as HTML and PNG."""
     runs = read_table("runs", runs_path).to_pandas()
+    carbon = read_table("carbon", carbon_path).to_pandas()
     traces = read_table("traces", traces_path).to_pandas()
     idle_power_w: dict[str, float] = {}
     for path in idle_records:
         idle_power_w.update(read_json(path).get("idle_power_w", {}))
     out_dir = Path(out_dir)
+    save(sources.source_chart(carbon, reference_resolution), out_dir / "rq1_energy_sources")
     save(phases.phase_share_chart(runs), out_dir / "rq3_phase_shares")
     save(scaling.resolution_chart(runs, reference_resolution), out_dir / "rq5_resolution")
     save(scaling.duration_chart(runs), out_dir / "rq5_duration")

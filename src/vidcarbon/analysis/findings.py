@@ -236,9 +236,56 @@ def _duration_claim(model: str, cells: pd.DataFrame) -> list[Finding]:
     ]
 
 
-def findings_rows(runs: pd.DataFrame, fps: int = 8) -> list[dict]:
+def carbon_claims(carbon: pd.DataFrame) -> list[Finding]:
+    """Embodied carbon is small against operational: the paper's wind and gas figures."""
+    findings = []
+    ok = carbon[(carbon.status == "ok") & carbon.total_g.notna()]
+    for model in sorted(set(carbon.model)):
+        cells = ok[ok.model == model]
+        for source, paper, test in (
+            ("wind", "operational 5.4x embodied (84 % of the total)", lambda r: r > 1),
+            ("gas", "embodied 0.4 % of the total", lambda r: r > 10),
+        ):
+            rows = cells[cells.scenario == source]
+            name = f"embodied << operational under {source}: operational / embodied"
+            if rows.empty:
+                findings.append(
+                    Finding(
+                        "claim",
+                        model,
+                        name,
+                        paper_value=paper,
+                        verdict=NOT_MEASURED,
+                        detail=f"no '{source}' scenario in carbon.parquet",
+                    )
+                )
+                continue
+            ratio = float((rows.operational_g / rows.embodied_g).median())
+            device = rows.embodied_device.iloc[0]
+            findings.append(
+                Finding(
+                    "claim",
+                    model,
+                    name,
+                    ratio,
+                    paper_value=paper,
+                    verdict=HOLDS if test(ratio) else FAILS,
+                    n=len(rows),
+                    detail=f"median over cells; embodied of {device} "
+                    f"({rows.embodied_scope.iloc[0]} scope)",
+                )
+            )
+    return findings
+
+
+def findings_rows(
+    runs: pd.DataFrame, fps: int = 8, carbon: pd.DataFrame | None = None
+) -> list[dict]:
     """All findings as rows of the `findings` table."""
-    return [asdict(f) for f in scaling_fits(runs) + run_claims(runs, fps)]
+    found = scaling_fits(runs) + run_claims(runs, fps)
+    if carbon is not None:
+        found += carbon_claims(carbon)
+    return [asdict(f) for f in found]
 
 
 def _cell(value, digits: int = 3) -> str:
