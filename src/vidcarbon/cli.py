@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from vidcarbon import tables
-from vidcarbon.errors import SchemaMismatch
+from vidcarbon.errors import SchemaMismatch, VidcarbonError
 from vidcarbon.merge import merge_tables
 
 
@@ -18,7 +18,27 @@ def main(argv: list[str] | None = None) -> int:
     merge = commands.add_parser("merge", help="merge files of one table from several sites")
     merge.add_argument("inputs", nargs="+", type=Path, help="Parquet files of one table")
     merge.add_argument("-o", "--output", type=Path, required=True, help="merged Parquet file")
+    est = commands.add_parser(
+        "estimate", help="predict energy and carbon of an unmeasured configuration"
+    )
+    est.add_argument("--runs", type=Path, default=Path("results/runs.parquet"))
+    est.add_argument("--model", required=True)
+    est.add_argument("--resolution", required=True, help="e.g. 720p")
+    est.add_argument("--duration", type=float, required=True, help="video seconds")
+    est.add_argument("--steps", type=int, required=True)
+    est.add_argument(
+        "--intensity", default="gas", help="energy source (wind, gas...), g/kWh, or country (FRA)"
+    )
+    est.add_argument("--fps", type=int, default=8)
+    est.add_argument("--pue", type=float, default=1.2)
+    est.add_argument("--device", help="hardware.yaml entry whose embodied carbon to charge")
+    est.add_argument("--hardware", type=Path, default=Path("config/hardware.yaml"))
     args = parser.parse_args(argv)
+    if args.command == "estimate":
+        try:
+            print(_estimate(args))
+        except (VidcarbonError, FileNotFoundError) as exc:
+            parser.exit(2, f"vidcarbon estimate: {exc}\n")
     if args.command == "merge":
         try:
             table = merge_tables(args.inputs, args.output)
@@ -31,6 +51,53 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"unknown table {name!r}; allowed: {', '.join(tables.SCHEMAS)}")
             print(tables.describe(name), end="\n\n")
     return 0
+
+
+def _estimate(args) -> str:
+    from vidcarbon.analysis.estimate import estimate
+    from vidcarbon.carbon.embodied import device_embodied
+    from vidcarbon.config import load_hardware
+
+    embodied_g = None
+    if args.device:
+        devices = load_hardware(args.hardware)
+        if args.device not in devices:
+            raise VidcarbonError(
+                f"--device {args.device!r} is not in {args.hardware}; allowed: {', '.join(devices)}"
+            )
+        embodied_g = device_embodied(args.device, devices[args.device]).total_g
+    runs = tables.read_table("runs", args.runs).to_pandas()
+    e = estimate(
+        runs,
+        args.model,
+        args.resolution,
+        args.duration,
+        args.steps,
+        args.intensity,
+        fps=args.fps,
+        pue=args.pue,
+        embodied_g=embodied_g,
+    )
+
+    def band(values, unit, scale=1.0):
+        low, mid, high = (v * scale for v in values)
+        return f"{mid:.4g} {unit}  (95 % prediction interval {low:.4g} .. {high:.4g})"
+
+    lines = [
+        f"{args.model}, {args.resolution}, {args.duration:g} s, {args.steps} steps "
+        f"(laws fitted on {e.n} cells, R² {e.r2:.3f})",
+        f"  energy        {band(e.energy_j, 'Wh', 1 / 3600)}",
+        f"  time          {band(e.duration_s, 's')}",
+        f"  operational   {band(e.operational_g, 'g CO2e')}  at {e.scenario.name} "
+        f"({e.scenario.intensity_g_per_kwh:g} g/kWh), PUE {args.pue:g}",
+    ]
+    if e.embodied_g:
+        lines.append(f"  embodied      {band(e.embodied_g, 'g CO2e')}  of {args.device}, 5 y")
+    for name, (asked, low, high) in e.extrapolated.items():
+        lines.append(
+            f"  EXTRAPOLATES: {name} = {asked:g} lies outside the measured {low:g} .. {high:g}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

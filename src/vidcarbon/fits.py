@@ -32,6 +32,9 @@ class Fit:
     r2: float
     n: int
     x_range: dict[str, tuple[float, float]]
+    covariance: tuple[tuple[float, ...], ...] = ()  # of the coefficients
+    residual_variance: float = 0.0
+    dof: int = 0
 
     def __getitem__(self, name: str) -> Coefficient:
         for c in self.coefficients:
@@ -46,6 +49,21 @@ class Fit:
         if self.kind == "power":
             return float(np.exp(beta[0] + beta[1:] @ np.log(values)))
         return float(beta[0] + beta[1:] @ values)
+
+    def predict_interval(self, level: float = 0.95, **x: float) -> tuple[float, float, float]:
+        """(low, predicted, high): a prediction interval for one new observation at `x`.
+
+        For a power law the interval is computed in log space, so it is asymmetric."""
+        names = [c.name for c in self.coefficients[1:]]
+        values = np.array([x[n] for n in names], dtype=float)
+        row = np.concatenate([[1.0], np.log(values) if self.kind == "power" else values])
+        beta = np.array([c.value for c in self.coefficients])
+        mid = float(row @ beta)
+        variance = float(row @ np.array(self.covariance) @ row) + self.residual_variance
+        half = float(stats.t.ppf(0.5 + level / 2, self.dof) * np.sqrt(variance))
+        if self.kind == "power":
+            return float(np.exp(mid - half)), float(np.exp(mid)), float(np.exp(mid + half))
+        return mid - half, mid, mid + half
 
     def extrapolates(self, **x: float) -> list[str]:
         """Names of the variables whose value lies outside the range fitted on."""
@@ -68,7 +86,7 @@ def _ols(design: np.ndarray, y: np.ndarray, names: list[str], kind: str, x_range
         Coefficient(name, float(b), float(b - h), float(b + h))
         for name, b, h in zip(["intercept", *names], beta, half, strict=True)
     )
-    return Fit(kind, coefficients, r2, n, x_range)
+    return Fit(kind, coefficients, r2, n, x_range, tuple(map(tuple, cov)), float(sigma2), n - k)
 
 
 def fit_power_law(y, level: float = 0.95, **x) -> Fit:
