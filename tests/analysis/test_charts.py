@@ -163,3 +163,56 @@ def test_embodied_claims_from_the_carbon_table():
         "embodied << operational under gas: operational / embodied"
     ]
     assert gas.verdict == "not measured"
+
+
+def test_credit_and_time_charts(tmp_path):
+    from vidcarbon.analysis import carbon_time
+
+    credits = pd.DataFrame(
+        [
+            {
+                "model": "m",
+                "resolution": r,
+                "frames": 16,
+                "steps": s,
+                "reference": "240p f16 s16",
+                "credits": c,
+                "low_intensity_credits": 0.8 * c,
+            }
+            for r, s, c in (("144p", 8, 1.0), ("240p", 8, 5.0), ("240p", 16, 10.0))
+        ]
+    )
+    _, text = saved(carbon_time.credits_chart(credits), tmp_path, "credits")
+    assert "low-intensity hours" in text and "reference 240p f16 s16 costs 10" in text
+    assert "no data" in json.dumps(
+        carbon_time.credits_chart(credits.assign(credits=None)).to_dict()
+    )
+    by_time = pd.DataFrame(
+        [
+            {
+                "scenario": "grid",
+                "cell_id": "c",
+                "period_kind": kind,
+                "period": p,
+                "total_g": 1.0 + p / 10,
+            }
+            for kind, periods in (("hour_of_day", range(24)), ("month", range(1, 13)))
+            for p in periods
+        ]
+    )
+    deferral = pd.DataFrame(
+        [
+            {
+                "scenario": "grid",
+                "cell_id": "c",
+                "deadline_h": d,
+                "saving_fraction": d / 100,
+                "mean_delay_h": d / 2,
+            }
+            for d in (4, 24)
+        ]
+    )
+    _, text = saved(carbon_time.time_chart(by_time, deferral), tmp_path, "time")
+    assert "by hour of day" in text and "offline generation" in text
+    empty = by_time.iloc[0:0]
+    assert "no data" in json.dumps(carbon_time.time_chart(empty, deferral).to_dict())

@@ -4,6 +4,8 @@ CHARTS = [
     "rq5_resolution",
     "rq5_duration",
     "power_trace",
+    "carbon_credits",
+    "carbon_by_time",
 ]
 CATEGORY = {
     "rq1_energy_sources": "RQ1 embodied and operational carbon",
@@ -11,6 +13,8 @@ CATEGORY = {
     "rq5_resolution": "RQ5 resolution and duration",
     "rq5_duration": "RQ5 resolution and duration",
     "power_trace": "Power signature",
+    "carbon_credits": "Carbon-aware operation",
+    "carbon_by_time": "Carbon-aware operation",
 }
 
 
@@ -59,6 +63,9 @@ rule charts:
     input:
         runs=rules.collect.output.runs,
         carbon=rules.carbon.output.carbon,
+        carbon_by_time=rules.carbon.output.carbon_by_time,
+        deferral=rules.carbon.output.deferral,
+        credits=rules.carbon.output.credits,
         traces=rules.collect.output.traces,
         idle=rules.collect.input.idle,
     output:

@@ -5,6 +5,9 @@ from vidcarbon.analysis.charts import render_measurement_charts
 render_measurement_charts(
     runs_path=snakemake.input.runs,
     carbon_path=snakemake.input.carbon,
+    carbon_by_time_path=snakemake.input.carbon_by_time,
+    deferral_path=snakemake.input.deferral,
+    credits_path=snakemake.input.credits,
     traces_path=snakemake.input.traces,
     idle_records=snakemake.input.idle,
     out_dir=Path(snakemake.output[0]).parent,

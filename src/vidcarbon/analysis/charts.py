@@ -6,7 +6,7 @@ from pathlib import Path
 
 import altair as alt
 
-from vidcarbon.analysis import phases, power, scaling, sources
+from vidcarbon.analysis import carbon_time, phases, power, scaling, sources
 from vidcarbon.analysis.render import save
 from vidcarbon.records import read_json
 from vidcarbon.tables import read_table
@@ -15,14 +15,16 @@ from vidcarbon.tables import read_table
 def render_measurement_charts(
     runs_path: str | Path,
     carbon_path: str | Path,
+    carbon_by_time_path: str | Path,
+    deferral_path: str | Path,
+    credits_path: str | Path,
     traces_path: str | Path,
     idle_records: list[str | Path],
     out_dir: str | Path,
     reference_resolution: str,
     trace_cell: str | None,
 ) -> None:
-    """rq1_energy_sources, rq3_phase_shares, rq5_resolution, rq5_duration and power_trace,
-    as HTML and PNG."""
+    """Every chart of the measurement and carbon tables, as HTML and PNG."""
     runs = read_table("runs", runs_path).to_pandas()
     carbon = read_table("carbon", carbon_path).to_pandas()
     traces = read_table("traces", traces_path).to_pandas()
@@ -31,6 +33,11 @@ def render_measurement_charts(
         idle_power_w.update(read_json(path).get("idle_power_w", {}))
     out_dir = Path(out_dir)
     save(sources.source_chart(carbon, reference_resolution), out_dir / "rq1_energy_sources")
+    credits = read_table("credits", credits_path).to_pandas()
+    save(carbon_time.credits_chart(credits), out_dir / "carbon_credits")
+    by_time = read_table("carbon_by_time", carbon_by_time_path).to_pandas()
+    deferral = read_table("deferral", deferral_path).to_pandas()
+    save(carbon_time.time_chart(by_time, deferral), out_dir / "carbon_by_time")
     save(phases.phase_share_chart(runs), out_dir / "rq3_phase_shares")
     save(scaling.resolution_chart(runs, reference_resolution), out_dir / "rq5_resolution")
     save(scaling.duration_chart(runs), out_dir / "rq5_duration")
