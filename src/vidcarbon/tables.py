@@ -100,7 +100,113 @@ TRACES = pa.schema(
     ]
 )
 
-SCHEMAS: dict[str, pa.Schema] = {"runs": RUNS, "steps": STEPS, "traces": TRACES}
+_METHODS_AND_IDLE = [
+    *[pa.field(f"{c}_method", pa.string()) for c in COMPONENTS],
+    *[pa.field(f"idle_{c}_power_w", pa.float64()) for c in COMPONENTS],
+]
+
+# One row per LLM request (paper RQ2); energy of a batched request is its token share.
+LLM = pa.schema(
+    [
+        pa.field("llm", pa.string(), nullable=False),
+        pa.field("llm_model", pa.string()),
+        pa.field("weights", pa.string()),
+        pa.field("dataset", pa.string(), nullable=False),
+        pa.field("shard", pa.int32()),
+        pa.field("prompt_id", pa.string(), nullable=False),
+        pa.field("row_index", pa.int64()),
+        pa.field("batch_index", pa.int32()),
+        pa.field("batch_size", pa.int32()),
+        pa.field("input_tokens", pa.int32()),
+        pa.field("output_tokens", pa.int32()),
+        pa.field("length_policy", pa.string()),
+        pa.field("max_new_tokens", pa.int32()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("error", pa.string()),
+        pa.field("hostname", pa.string()),
+        pa.field("device", pa.string()),
+        pa.field("device_name", pa.string()),
+        pa.field("dtype", pa.string()),
+        pa.field("params", pa.int64()),
+        pa.field("context_tokens", pa.int32()),
+        pa.field("threads", pa.int32()),
+        *_METHODS_AND_IDLE,
+        pa.field("load_duration_s", pa.float64()),
+        *[f for phase in ("prefill", "decode") for f in _phase_fields(phase)],
+        pa.field("duration_s", pa.float64()),
+        pa.field("energy_j", pa.float64()),
+        pa.field("net_energy_j", pa.float64()),
+        pa.field("energy_per_output_token_j", pa.float64()),
+        pa.field("started_at", pa.string()),
+    ]
+)
+
+# One row per generated image (the image baseline between text and video).
+IMAGES = pa.schema(
+    [
+        pa.field("image_id", pa.string(), nullable=False),
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("prompt_id", pa.string(), nullable=False),
+        pa.field("prompt", pa.string()),
+        pa.field("resolution", pa.string()),
+        pa.field("height", pa.int32()),
+        pa.field("width", pa.int32()),
+        pa.field("steps", pa.int32()),
+        pa.field("seed", pa.int64()),
+        pa.field("backend", pa.string()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("error", pa.string()),
+        pa.field("hostname", pa.string()),
+        pa.field("device", pa.string()),
+        pa.field("device_name", pa.string()),
+        pa.field("dtype", pa.string()),
+        pa.field("params_transformer", pa.int64()),
+        pa.field("text_tokens", pa.int32()),
+        pa.field("threads", pa.int32()),
+        *_METHODS_AND_IDLE,
+        pa.field("load_duration_s", pa.float64()),
+        pa.field("warmup_duration_s", pa.float64()),
+        pa.field("warmup_energy_j", pa.float64()),
+        *[f for phase in PHASES for f in _phase_fields(phase)],
+        pa.field("generation_duration_s", pa.float64()),
+        pa.field("energy_j", pa.float64()),
+        pa.field("net_energy_j", pa.float64()),
+        pa.field("image_path", pa.string()),
+        pa.field("started_at", pa.string()),
+    ]
+)
+
+# Video vs image vs text, per request and per output unit (frame, image, token), per scenario.
+VIDEO_VS_TEXT = pa.schema(
+    [
+        pa.field("modality", pa.string(), nullable=False),  # text | image | video
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("group", pa.string(), nullable=False),  # dataset, "all", or resolution/shape
+        pa.field("unit", pa.string(), nullable=False),  # token | image | frame
+        pa.field("requests", pa.int64(), nullable=False),
+        pa.field("units_per_request", pa.float64()),
+        pa.field("duration_per_request_s", pa.float64()),
+        pa.field("energy_per_request_j", pa.float64()),
+        pa.field("energy_per_unit_j", pa.float64()),
+        pa.field("scenario", pa.string(), nullable=False),
+        pa.field("intensity_g_per_kwh", pa.float64(), nullable=False),
+        pa.field("pue", pa.float64(), nullable=False),
+        pa.field("carbon_per_request_g", pa.float64()),
+        pa.field("carbon_per_unit_g", pa.float64()),
+        pa.field("reference_text", pa.string()),
+        pa.field("request_ratio_vs_text", pa.float64()),
+        pa.field("unit_ratio_vs_text", pa.float64()),
+    ]
+)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "runs": RUNS,
+    "steps": STEPS,
+    "traces": TRACES,
+    "llm": LLM,
+    "images": IMAGES,
+    "video_vs_text": VIDEO_VS_TEXT,
+}
 
 
 def git_commit(cwd: str | Path = ".") -> str:
