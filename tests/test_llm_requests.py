@@ -110,3 +110,9 @@ def test_a_load_failure_fails_every_request():
     rows = rows_of(record)
     assert {r["status"] for r in rows.values()} == {"failed"} and len(rows) == 2
     assert all("nonexistent" in r["error"] for r in rows.values())
+
+
+def test_llama_tiny_is_always_random_so_it_answers_the_target():
+    record = run_requests({"weights": "pretrained"}, [OTHER], TARGETS, 64, 1, 0, Measurement())
+    row = rows_of(record)["p4"]
+    assert row["length_policy"] == "target" and row["output_tokens"] == 5

@@ -1,19 +1,4 @@
 # The image baseline: one text-to-image job per (model, prompt, resolution, steps, seed).
-IMAGE = config.get("image")
-IMAGE_STEM = "{model}/{prompt}/{resolution}_s{steps}_seed{seed}"
-
-
-def image_records():
-    if not IMAGE:
-        return []
-    return [
-        f"results/image_records/{model}/{prompt}/{res}_s{steps}_seed{seed}.json"
-        for model in IMAGE["models"]
-        for prompt in PROMPTS
-        for res in IMAGE["resolutions"]
-        for steps in IMAGE["steps"]
-        for seed in IMAGE["seeds"]
-    ]
 
 
 rule generate_image:

@@ -1,31 +1,4 @@
 # The text baseline (paper RQ2): sample prompts, fetch weights, answer them per shard, collect.
-from vidcarbon.llm.datasets import DATASETS, source_file
-
-
-wildcard_constraints:
-    llm=r"[A-Za-z0-9][A-Za-z0-9._-]*",
-    dataset="|".join(DATASETS),
-    shard=r"[0-9]+",
-
-
-LLM = config.get("llm")
-
-
-def llm_request_records():
-    if not LLM:
-        return []
-    return [
-        f"results/llm/requests/{name}/{dataset}/shard{shard}.json"
-        for name in LLM["models"]
-        for dataset in LLM["datasets"]
-        for shard in range(LLM["shards"])
-    ]
-
-
-def dataset_rows(wildcards):
-    """The local rows file of a dataset, so editing it resamples (none for the hub)."""
-    path = source_file(wildcards.dataset, LLM["source"])
-    return [] if path is None else [str(path)]
 
 
 rule llm_prompts:

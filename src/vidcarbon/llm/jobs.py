@@ -55,12 +55,13 @@ def llm_request(
 ) -> dict:
     """Answer one shard of one dataset's prompts, isolated in a child process."""
     from vidcarbon.llm.datasets import shard as take_shard
+    from vidcarbon.llm.models import LlmSpec
 
     setup_logging(log_path)
     prompts = take_shard(read_json(prompts_path), shards, shard)
     identity = {
         "llm": llm,
-        "weights": spec.get("weights", "random"),
+        "weights": LlmSpec(**spec).effective_weights,
         "dataset": dataset,
         "shard": shard,
         "device": measurement["device"],

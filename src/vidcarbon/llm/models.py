@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # torch is imported by the jobs that load a model, not by the rules
+    import torch
 
 TINY = "llama-tiny"
 WEIGHTS = ("pretrained", "random")
@@ -29,6 +30,11 @@ class LlmSpec:
     context_tokens: int = 512  # llama-tiny only; hub models use their config's
     hidden_size: int = 64
     layers: int = 2
+
+    @property
+    def effective_weights(self) -> str:
+        """llama-tiny has no checkpoint: its weights are always random."""
+        return "random" if self.model == TINY else self.weights
 
 
 @dataclass
@@ -49,6 +55,8 @@ class LoadedLlm:
 
 
 def _dtype(name: str, device: str) -> torch.dtype:
+    import torch
+
     if name == "auto":
         return torch.bfloat16 if device == "cuda" else torch.float32
     return getattr(torch, name)
@@ -56,6 +64,7 @@ def _dtype(name: str, device: str) -> torch.dtype:
 
 def load_llm(spec: LlmSpec, device: str) -> LoadedLlm:
     """Build or load the model and tokenizer on `device`, in eval mode, left-padding batches."""
+    import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     dtype = _dtype(spec.dtype, device)

@@ -138,7 +138,9 @@ def run_requests(
                 generate_batch(llm, meter, ["warm up"], warm, "warmup")
         pending = []
         for p in prompts:
-            length = output_length(llm_spec.weights, targets_tokens[p["dataset"]], cap_tokens)
+            length = output_length(
+                llm_spec.effective_weights, targets_tokens[p["dataset"]], cap_tokens
+            )
             entry = {
                 **p,
                 "length_policy": length.policy,
