@@ -184,6 +184,7 @@ def test_config_rejects_an_unknown_dataset_naming_key_value_and_allowed(tmp_path
         "context_tokens": 512,
         "hidden_size": 64,
         "layers": 2,
+        "chat": False,
     }
     assert set(config["llm"]["output_tokens"]["target"]) == set(datasets.DATASETS)
     assert config["comparison"] == {"pue": 1.2, "intensities_g_per_kwh": {"paper-100g": 100}}

@@ -116,3 +116,26 @@ def test_llama_tiny_is_always_random_so_it_answers_the_target():
     record = run_requests({"weights": "pretrained"}, [OTHER], TARGETS, 64, 1, 0, Measurement())
     row = rows_of(record)["p4"]
     assert row["length_policy"] == "target" and row["output_tokens"] == 5
+
+
+def test_chat_models_read_the_prompt_as_a_user_turn(tmp_path):
+    tiny = load_llm(LlmSpec(), "cpu")
+    tiny.model.save_pretrained(tmp_path)
+    tiny.tokenizer.chat_template = "[INST] {{ messages[0]['content'] }} [/INST]"
+    tiny.tokenizer.save_pretrained(tmp_path)
+    spec = {"model": str(tmp_path), "weights": "random"}
+    plain = rows_of(run_requests(spec, [OTHER], TARGETS, 8, 1, 0, Measurement()))["p4"]
+    chat = rows_of(run_requests({**spec, "chat": True}, [OTHER], TARGETS, 8, 1, 0, Measurement()))[
+        "p4"
+    ]
+    assert chat["status"] == plain["status"] == "ok"
+    tokenizer = tiny.tokenizer
+    wrapped = f"[INST] {OTHER['text']} [/INST]"
+    assert chat["input_tokens"] == len(tokenizer(wrapped, add_special_tokens=False).input_ids)
+    assert chat["input_tokens"] > plain["input_tokens"]
+
+
+def test_chat_without_a_template_fails_with_the_fix():
+    record = run_requests({"chat": True}, [OTHER], TARGETS, 8, 1, 0, Measurement())
+    assert record["status"] == "failed"
+    assert "has no chat template" in rows_of(record)["p4"]["error"]

@@ -30,6 +30,7 @@ class LlmSpec:
     context_tokens: int = 512  # llama-tiny only; hub models use their config's
     hidden_size: int = 64
     layers: int = 2
+    chat: bool = False  # wrap each prompt as a user turn with the tokenizer's chat template
 
     @property
     def effective_weights(self) -> str:
@@ -44,6 +45,19 @@ class LoadedLlm:
     context_tokens: int
     dtype: torch.dtype
     device: str
+    chat: bool = False
+
+    def model_text(self, prompt: str) -> str:
+        """What the model reads: the prompt, or with `chat` a user turn of the chat template."""
+        if not self.chat:
+            return prompt
+        return self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+
+    def tokenize(self, texts: list[str], **kwargs):
+        # a chat template writes its own BOS; the tokenizer must not add another
+        return self.tokenizer(texts, add_special_tokens=not self.chat, **kwargs)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -102,10 +116,15 @@ def load_llm(spec: LlmSpec, device: str) -> LoadedLlm:
         context = int(model.config.max_position_embeddings)
     if tokenizer.pad_token_id is None:  # Llama-2 has no pad token; batches pad with EOS
         tokenizer.pad_token = tokenizer.eos_token
+    if spec.chat and not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            f"llm option chat=true: the tokenizer of {spec.model!r} has no chat template; "
+            "use a chat model (e.g. meta-llama/Llama-2-13b-chat-hf) or set chat: false"
+        )
     tokenizer.padding_side = "left"
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.to(device=device, dtype=dtype).eval()
-    return LoadedLlm(model, tokenizer, context, dtype, device)
+    return LoadedLlm(model, tokenizer, context, dtype, device, spec.chat)
 
 
 def fetch_weights(spec: LlmSpec) -> dict[str, Any]:

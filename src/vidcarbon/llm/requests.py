@@ -81,7 +81,7 @@ def generate_batch(llm, meter: Meter, texts: list[str], length: OutputLength, ta
     import torch
     from transformers import StoppingCriteriaList
 
-    inputs = llm.tokenizer(texts, return_tensors="pt", padding=True).to(llm.device)
+    inputs = llm.tokenize(texts, return_tensors="pt", padding=True).to(llm.device)
     mask = inputs["attention_mask"]
     prefill, decode = f"prefill/{tag}", f"decode/{tag}"
     first = _FirstToken(meter, prefill, decode)
@@ -148,7 +148,7 @@ def run_requests(
                 "status": "ok",
                 "error": None,
             }
-            entry["input_tokens"] = len(llm.tokenizer(p["text"])["input_ids"])
+            entry["input_tokens"] = len(llm.tokenize([llm.model_text(p["text"])])["input_ids"][0])
             needed = entry["input_tokens"] + length.max_new_tokens
             if needed > llm.context_tokens:
                 entry["status"] = "failed"
@@ -175,7 +175,8 @@ def run_requests(
                     entry.update(batch_index=batch_index, batch_size=len(batch))
                 batch_index += 1
                 try:
-                    result = generate_batch(llm, meter, [e["text"] for e in batch], length, tag)
+                    texts = [llm.model_text(e["text"]) for e in batch]
+                    result = generate_batch(llm, meter, texts, length, tag)
                 except Exception as exc:  # noqa: BLE001 - a failed batch is data
                     log.exception("batch %s failed", tag)
                     for entry in batch:
@@ -183,6 +184,16 @@ def run_requests(
                             status=classify_failure(exc), error=f"{type(exc).__name__}: {exc}"
                         )
                     continue
+                log.info(
+                    "batch %s (%s): %d requests, %s input tokens, %s output tokens, %.3f s",
+                    tag,
+                    ", ".join(sorted({e["dataset"] for e in batch})),
+                    len(batch),
+                    result["input_tokens"],
+                    result["output_tokens"],
+                    result["prefill"].duration_s
+                    + (result["decode"].duration_s if result["decode"] else 0.0),
+                )
                 for i, entry in enumerate(batch):
                     entry["input_tokens"] = result["input_tokens"][i]
                     entry["output_tokens"] = result["output_tokens"][i]
