@@ -188,3 +188,13 @@ def test_config_rejects_an_unknown_dataset_naming_key_value_and_allowed(tmp_path
     }
     assert set(config["llm"]["output_tokens"]["target"]) == set(datasets.DATASETS)
     assert config["comparison"] == {"pue": 1.2, "intensities_g_per_kwh": {"paper-100g": 100}}
+
+
+def test_hub_source_without_datasets_says_how_to_install_it():
+    import importlib.util
+
+    if importlib.util.find_spec("datasets") is not None:
+        pytest.skip("`datasets` is installed; the hub needs a network")
+    with pytest.raises(ConfigError, match=r"pip install 'vidcarbon\[cluster\]'"):
+        datasets.load_rows("gsm8k", "hub")
+    assert datasets.source_file("gsm8k", "hub") is None

@@ -139,3 +139,11 @@ def test_chat_without_a_template_fails_with_the_fix():
     record = run_requests({"chat": True}, [OTHER], TARGETS, 8, 1, 0, Measurement())
     assert record["status"] == "failed"
     assert "has no chat template" in rows_of(record)["p4"]["error"]
+
+
+def test_fetch_weights_needs_nothing_for_tiny_or_a_local_directory(tmp_path):
+    from vidcarbon.llm.models import fetch_weights
+
+    assert fetch_weights(LlmSpec())["source"] == "built in code"
+    local = fetch_weights(LlmSpec(model=str(tmp_path), weights="pretrained"))
+    assert local == {"model": str(tmp_path), "source": "local", "path": str(tmp_path)}
