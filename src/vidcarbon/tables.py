@@ -46,8 +46,11 @@ _CELL_KEYS = [
 _COMPONENT_WORDS = {"gpu": "GPU", "cpu": "CPU package", "dram": "DRAM"}
 
 
-def _phase_fields(phase: str) -> list[pa.Field]:
-    what = {"encode": "text encoding", "denoise": "denoising", "decode": "VAE decoding"}[phase]
+VIDEO_PHASES = {"encode": "text encoding", "denoise": "denoising", "decode": "VAE decoding"}
+LLM_PHASES = {"prefill": "prefill (prompt pass, first token)", "decode": "token decoding"}
+
+
+def _phase_fields(phase: str, what: str) -> list[pa.Field]:
     return [
         column(f"{phase}_duration_s", pa.float64(), f"wall time of {what}, seconds"),
         *[
@@ -78,6 +81,26 @@ def _component_energy(prefix: str, what: str) -> list[pa.Field]:
     ]
 
 
+METHODS_AND_IDLE = [
+    *[
+        column(
+            f"{c}_method",
+            pa.string(),
+            f"how {_COMPONENT_WORDS[c]} energy was obtained: counter | integrated | rapl "
+            "| estimated | null (not measured)",
+        )
+        for c in COMPONENTS
+    ],
+    *[
+        column(
+            f"idle_{c}_power_w",
+            pa.float64(),
+            f"idle {_COMPONENT_WORDS[c]} power from idle_baseline, watts",
+        )
+        for c in COMPONENTS
+    ],
+]
+
 RUNS = pa.schema(
     [
         RUN_ID,
@@ -101,27 +124,11 @@ RUNS = pa.schema(
         column("params_transformer", pa.int64(), "parameters of the denoiser"),
         column("text_tokens", pa.int32(), "prompt tokens fed to the text encoder"),
         column("threads", pa.int32(), "CPU threads given to the job"),
-        *[
-            column(
-                f"{c}_method",
-                pa.string(),
-                f"how {_COMPONENT_WORDS[c]} energy was obtained: counter | integrated | rapl "
-                "| estimated | null (not measured)",
-            )
-            for c in COMPONENTS
-        ],
-        *[
-            column(
-                f"idle_{c}_power_w",
-                pa.float64(),
-                f"idle {_COMPONENT_WORDS[c]} power from idle_baseline, watts",
-            )
-            for c in COMPONENTS
-        ],
+        *METHODS_AND_IDLE,
         column("load_duration_s", pa.float64(), "model build/load time (not a phase), seconds"),
         column("warmup_duration_s", pa.float64(), "warm-up pass before measuring, seconds"),
         column("warmup_energy_j", pa.float64(), "energy of the warm-up pass, joules"),
-        *[f for phase in PHASES for f in _phase_fields(phase)],
+        *[f for phase in PHASES for f in _phase_fields(phase, VIDEO_PHASES[phase])],
         column("generation_duration_s", pa.float64(), "encode + denoise + decode, seconds"),
         column("energy_j", pa.float64(), "gross energy of encode + denoise + decode, joules"),
         column("net_energy_j", pa.float64(), "net-of-idle energy of the three phases, joules"),
@@ -404,6 +411,114 @@ CREDIT_FITS = pa.schema(
     ]
 )
 
+# One row per LLM request (paper RQ2); energy of a batched request is its token share.
+LLM = pa.schema(
+    [
+        column("llm", pa.string(), "LLM name, as configured under `llm.models:`", False),
+        column("llm_model", pa.string(), "'llama-tiny', a hub id or a local path"),
+        column("weights", pa.string(), "pretrained | random"),
+        column("dataset", pa.string(), "dataset the prompt comes from", False),
+        column("shard", pa.int32(), "shard of the dataset's sample"),
+        column(
+            "prompt_id", pa.string(), "'p' + first 10 hex digits of SHA-256 of the prompt", False
+        ),
+        column("row_index", pa.int64(), "row of the prompt in its source"),
+        column("batch_index", pa.int32(), "batch the request ran in"),
+        column("batch_size", pa.int32(), "requests per batch"),
+        column("input_tokens", pa.int32(), "prompt tokens"),
+        column("output_tokens", pa.int32(), "generated tokens"),
+        column(
+            "length_policy",
+            pa.string(),
+            "target (random weights: fixed output length) | eos_cap (stops at EOS or the cap)",
+        ),
+        column("max_new_tokens", pa.int32(), "cap (or target) on generated tokens"),
+        column("status", pa.string(), "ok | oom | failed | killed", False),
+        column("error", pa.string(), "error text when status is not ok"),
+        column("hostname", pa.string(), "host that ran the job"),
+        column("device", pa.string(), "cpu | cuda"),
+        column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+        column("dtype", pa.string(), "dtype of the model"),
+        column("params", pa.int64(), "parameters of the model"),
+        column("context_tokens", pa.int32(), "context length of the model"),
+        column("threads", pa.int32(), "CPU threads given to the job"),
+        *METHODS_AND_IDLE,
+        column("load_duration_s", pa.float64(), "model build/load time (not a phase), seconds"),
+        *[f for phase, what in LLM_PHASES.items() for f in _phase_fields(phase, what)],
+        column("duration_s", pa.float64(), "prefill + decode, seconds"),
+        column("energy_j", pa.float64(), "gross energy of the phases, joules"),
+        column("net_energy_j", pa.float64(), "net-of-idle energy of the phases, joules"),
+        column("energy_per_output_token_j", pa.float64(), "energy_j / output_tokens, joules"),
+        column("started_at", pa.string(), "UTC start of the job, ISO 8601"),
+    ]
+)
+
+# One row per generated image (the image baseline between text and video).
+IMAGES = pa.schema(
+    [
+        column("image_id", pa.string(), "model/prompt_id/resolution_s<steps>_seed<seed>", False),
+        column("model", pa.string(), "model name, as configured", False),
+        column(
+            "prompt_id", pa.string(), "'p' + first 10 hex digits of SHA-256 of the prompt", False
+        ),
+        column("prompt", pa.string(), "prompt text"),
+        column("resolution", pa.string(), "Open-Sora resolution name"),
+        column("height", pa.int32(), "height, pixels"),
+        column("width", pa.int32(), "width, pixels"),
+        column("steps", pa.int32(), "number of denoising steps"),
+        column("seed", pa.int64(), "seed of the initial noise"),
+        column("backend", pa.string(), "generation backend"),
+        column("status", pa.string(), "ok | oom | failed | killed", False),
+        column("error", pa.string(), "error text when status is not ok"),
+        column("hostname", pa.string(), "host that ran the job"),
+        column("device", pa.string(), "cpu | cuda"),
+        column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+        column("dtype", pa.string(), "dtype of the model"),
+        column("params_transformer", pa.int64(), "parameters of the denoiser"),
+        column("text_tokens", pa.int32(), "prompt tokens fed to the text encoder"),
+        column("threads", pa.int32(), "CPU threads given to the job"),
+        *METHODS_AND_IDLE,
+        column("load_duration_s", pa.float64(), "model build/load time (not a phase), seconds"),
+        column("warmup_duration_s", pa.float64(), "warm-up pass before measuring, seconds"),
+        column("warmup_energy_j", pa.float64(), "energy of the warm-up pass, joules"),
+        *[f for phase in PHASES for f in _phase_fields(phase, VIDEO_PHASES[phase])],
+        column("generation_duration_s", pa.float64(), "encode + denoise + decode, seconds"),
+        column("energy_j", pa.float64(), "gross energy of the phases, joules"),
+        column("net_energy_j", pa.float64(), "net-of-idle energy of the phases, joules"),
+        column("image_path", pa.string(), "image, relative to the working directory"),
+        column("started_at", pa.string(), "UTC start of the job, ISO 8601"),
+    ]
+)
+
+# Video vs image vs text, per request and per output unit (frame, image, token), per scenario.
+VIDEO_VS_TEXT = pa.schema(
+    [
+        column("modality", pa.string(), "text | image | video", False),
+        column("model", pa.string(), "model name, as configured", False),
+        column("group", pa.string(), "dataset, 'all', or the resolution/shape", False),
+        column("unit", pa.string(), "token | image | frame", False),
+        column("requests", pa.int64(), "requests averaged", False),
+        column("units_per_request", pa.float64(), "mean output units per request"),
+        column("duration_per_request_s", pa.float64(), "mean time per request, seconds"),
+        column("energy_per_request_j", pa.float64(), "mean energy per request, joules"),
+        column(
+            "energy_per_unit_j",
+            pa.float64(),
+            "mean of each request's energy over its units, joules",
+        ),
+        column("scenario", pa.string(), "intensity scenario name", False),
+        column("intensity_g_per_kwh", pa.float64(), "grid carbon intensity, g CO2e per kWh", False),
+        column("pue", pa.float64(), "datacenter power usage effectiveness", False),
+        column("carbon_per_request_g", pa.float64(), "operational carbon per request, g CO2e"),
+        column("carbon_per_unit_g", pa.float64(), "operational carbon per unit, g CO2e"),
+        column("reference_text", pa.string(), "the text group ratios are taken against"),
+        column("request_ratio_vs_text", pa.float64(), "energy per request / the reference text's"),
+        column(
+            "unit_ratio_vs_text", pa.float64(), "energy per unit / the reference text's per token"
+        ),
+    ]
+)
+
 SCHEMAS: dict[str, pa.Schema] = {
     "runs": RUNS,
     "steps": STEPS,
@@ -415,6 +530,9 @@ SCHEMAS: dict[str, pa.Schema] = {
     "deferral": DEFERRAL,
     "credits": CREDITS,
     "credit_fits": CREDIT_FITS,
+    "llm": LLM,
+    "images": IMAGES,
+    "video_vs_text": VIDEO_VS_TEXT,
 }
 
 

@@ -34,8 +34,23 @@ PRELOAD = {
     "torch": (),
     "numpy": (),
     "imageio.v3": (),
-    "diffusers": ("AutoencoderKL", "DDPMScheduler", "LattePipeline", "LatteTransformer3DModel"),
-    "transformers": ("T5Config", "T5EncoderModel", "T5Tokenizer"),
+    "diffusers": (
+        "AutoencoderKL",
+        "DDPMScheduler",
+        "LattePipeline",
+        "LatteTransformer3DModel",
+        "DPMSolverMultistepScheduler",
+        "PixArtAlphaPipeline",
+        "PixArtTransformer2DModel",
+    ),
+    "transformers": (
+        "T5Config",
+        "T5EncoderModel",
+        "T5Tokenizer",
+        "LlamaConfig",
+        "LlamaForCausalLM",
+        "StoppingCriteriaList",
+    ),
 }
 IDLE_S = 30.0
 

@@ -45,7 +45,7 @@ def run_isolated(
     placeholders: list[str | Path],
     log_path: str | Path,
 ) -> dict[str, Any]:
-    """Run job `kind` ("encode" | "generate") with `kwargs` in a child process.
+    """Run job `kind` ("encode" | "generate" | "llm" | "image") with `kwargs` in a child process.
 
     The record at `record_path` always exists afterwards, with `identity` merged in; so do
     the `placeholders` (outputs the job would have written: empty if it failed).
@@ -101,6 +101,15 @@ def main(argv: list[str]) -> int:
     kwargs["measurement"] = Measurement(**kwargs["measurement"])
     if request["kind"] == "encode":
         record = encode_prompt(**kwargs)
+    elif request["kind"] == "llm":
+        from vidcarbon.llm.requests import run_requests
+
+        record = run_requests(**kwargs)
+    elif request["kind"] == "image":
+        from vidcarbon.images import generate_image
+
+        kwargs["shape"] = VideoShape(**kwargs["shape"])
+        record = generate_image(**kwargs)
     else:
         kwargs["shape"] = VideoShape(**kwargs["shape"])
         record = generate_cell(**kwargs)

@@ -46,6 +46,9 @@ def test_default_config_lists_exactly_the_grid(workdir):
     g = config["grid"]
     cells = len(prompts) * len(g["steps"]) * len(g["resolutions"]) * len(g["durations_s"])
     counts = job_counts(workdir.snakemake("-n").stdout)
+    llm, image = config["llm"], config["image"]
+    datasets = len(llm["datasets"])
+    images = len(prompts) * len(image["resolutions"]) * len(image["steps"])
     assert counts == {
         "encode_prompt": len(prompts),
         "idle_baseline": 1,
@@ -55,6 +58,13 @@ def test_default_config_lists_exactly_the_grid(workdir):
         "count_flops": 1,
         "findings": 1,
         "carbon": 1,
+        "llm_prompts": datasets,
+        "llm_weights": len(llm["models"]),
+        "llm_request": len(llm["models"]) * datasets * llm["shards"],
+        "collect_llm": 1,
+        "generate_image": images,
+        "collect_images": 1,
+        "video_vs_text": 1,
         "all": 1,
     }
 

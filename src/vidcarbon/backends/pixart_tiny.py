@@ -1,0 +1,206 @@
+"""`pixart-tiny`: a diffusers PixArtAlphaPipeline built in code with seeded random weights.
+
+PixArt-α is the DiT text-to-image model that Open-Sora 1.x grew from: a T5 encoder,
+a transformer with cross-attention and adaLN-single, a KL VAE with 8x downsampling. At toy
+size it is the image baseline between text and video; the same protocol as the video backends,
+with one frame (`VideoShape(1, height, width)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+import numpy as np
+import torch
+
+from vidcarbon.backends.base import VideoShape
+from vidcarbon.grid import latent_size
+
+VAE_DOWNSAMPLE = 8
+PATCH = 2
+LATENT_CHANNELS = 4
+MIN_STEPS = 2
+
+
+class PixArtTiny:
+    """PixArt-α at toy size; options: guidance_scale, weights_seed, max_text_tokens, dtype."""
+
+    min_steps = MIN_STEPS
+
+    def __init__(
+        self,
+        guidance_scale: float = 4.5,
+        weights_seed: int = 0,
+        max_text_tokens: int = 120,
+        dtype: str = "auto",
+    ):
+        self.guidance_scale = float(guidance_scale)
+        self.weights_seed = int(weights_seed)
+        self.max_text_tokens = int(max_text_tokens)
+        self.dtype_name = dtype
+        self.pipe = None
+        self.device = "cpu"
+
+    def _seeded(self, offset: int) -> None:
+        torch.manual_seed(self.weights_seed * 1000 + offset)
+
+    def load(self, device: str, phases: Collection[str]) -> None:
+        from diffusers import (
+            AutoencoderKL,
+            DPMSolverMultistepScheduler,
+            PixArtAlphaPipeline,
+            PixArtTransformer2DModel,
+        )
+        from transformers import T5Config, T5EncoderModel
+
+        from vidcarbon.backends.latte_tiny import build_tokenizer
+
+        self.device = device
+        if self.dtype_name == "auto":
+            self.dtype = torch.bfloat16 if device == "cuda" else torch.float32
+        else:
+            self.dtype = getattr(torch, self.dtype_name)
+        tokenizer = text_encoder = transformer = vae = None
+        if "encode" in phases:
+            tokenizer = build_tokenizer()
+            self._seeded(1)
+            text_encoder = T5EncoderModel(
+                T5Config(
+                    vocab_size=len(tokenizer),
+                    d_model=32,
+                    d_kv=8,
+                    d_ff=64,
+                    num_layers=2,
+                    num_heads=4,
+                    feed_forward_proj="gated-gelu",
+                )
+            )
+        if "denoise" in phases:
+            self._seeded(2)
+            transformer = PixArtTransformer2DModel(
+                num_attention_heads=8,
+                attention_head_dim=8,
+                in_channels=LATENT_CHANNELS,
+                out_channels=2 * LATENT_CHANNELS,  # learned sigma
+                num_layers=4,
+                cross_attention_dim=64,
+                sample_size=18,
+                patch_size=PATCH,
+                norm_type="ada_norm_single",
+                norm_elementwise_affine=False,
+                norm_eps=1e-6,
+                num_embeds_ada_norm=1000,
+                caption_channels=32,
+                activation_fn="gelu-approximate",
+                attention_bias=True,
+                use_additional_conditions=False,
+            )
+        if "decode" in phases or "denoise" in phases:
+            self._seeded(3)
+            vae = AutoencoderKL(
+                latent_channels=LATENT_CHANNELS,
+                norm_num_groups=8,
+                block_out_channels=(8, 16, 16, 16),
+                layers_per_block=1,
+                down_block_types=("DownEncoderBlock2D",) * 4,
+                up_block_types=("UpDecoderBlock2D",) * 4,
+            )
+        pipe = PixArtAlphaPipeline(
+            tokenizer=tokenizer,
+            text_encoder=text_encoder,
+            vae=vae,
+            transformer=transformer,
+            scheduler=DPMSolverMultistepScheduler(),  # PixArt-α's sampler (DPM-Solver)
+        )
+        pipe.set_progress_bar_config(disable=True)
+        for module in (text_encoder, transformer, vae):
+            if module is not None:
+                module.to(device=device)
+                if self.dtype != torch.float32:
+                    module.to(dtype=self.dtype)
+                module.eval()
+        self.pipe = pipe
+
+    def describe(self) -> dict[str, Any]:
+        pipe = self.pipe
+
+        def n_params(module) -> int | None:
+            return None if module is None else sum(p.numel() for p in module.parameters())
+
+        return {
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "params_text_encoder": n_params(pipe.text_encoder),
+            "params_transformer": n_params(pipe.transformer),
+            "params_vae": n_params(pipe.vae),
+        }
+
+    @torch.inference_mode()
+    def encode(self, prompt: str) -> dict[str, Any]:
+        embeds, mask, neg_embeds, neg_mask = self.pipe.encode_prompt(
+            prompt,
+            do_classifier_free_guidance=True,
+            device=self.device,
+            clean_caption=False,
+            max_sequence_length=self.max_text_tokens,
+        )
+        return {
+            "prompt_embeds": embeds,
+            "prompt_attention_mask": mask,
+            "negative_prompt_embeds": neg_embeds,
+            "negative_prompt_attention_mask": neg_mask,
+            "text_tokens": int(mask[0].sum()),
+        }
+
+    @torch.inference_mode()
+    def denoise(
+        self,
+        embeddings: dict[str, Any],
+        shape: VideoShape,
+        steps: int,
+        seed: int,
+        on_step: Callable[[int], None] | None = None,
+    ) -> torch.Tensor:
+        if steps < MIN_STEPS:
+            raise ValueError(
+                f"steps={steps}: PixArtAlphaPipeline treats 1 step as a one-step distilled model "
+                f"(PixArt-DMD) that the DPM-Solver scheduler cannot run; use steps >= {MIN_STEPS}"
+            )
+        lh, lw = latent_size(shape.height, shape.width, VAE_DOWNSAMPLE, PATCH)
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+
+        def callback(i, t, latents):
+            if on_step is not None:
+                on_step(i)
+
+        out = self.pipe(
+            prompt_embeds=embeddings["prompt_embeds"].to(self.device, self.dtype),
+            prompt_attention_mask=embeddings["prompt_attention_mask"].to(self.device),
+            negative_prompt=None,
+            negative_prompt_embeds=embeddings["negative_prompt_embeds"].to(self.device, self.dtype),
+            negative_prompt_attention_mask=embeddings["negative_prompt_attention_mask"].to(
+                self.device
+            ),
+            num_inference_steps=steps,
+            height=lh * VAE_DOWNSAMPLE,
+            width=lw * VAE_DOWNSAMPLE,
+            guidance_scale=self.guidance_scale,
+            generator=generator,
+            output_type="latent",
+            use_resolution_binning=False,
+            clean_caption=False,
+            callback=callback,
+            return_dict=False,
+        )
+        return out[0]
+
+    @torch.inference_mode()
+    def decode(self, latents: torch.Tensor, shape: VideoShape) -> np.ndarray:
+        """uint8 frames (1, height, width, 3), centre-cropped from the latent's padded size."""
+        vae = self.pipe.vae
+        image = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
+        image = self.pipe.image_processor.postprocess(image, output_type="np")
+        top = (image.shape[1] - shape.height) // 2
+        left = (image.shape[2] - shape.width) // 2
+        image = image[:, top : top + shape.height, left : left + shape.width]
+        return (np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8)

@@ -1,0 +1,136 @@
+"""The image baseline: one text-to-image job (encode, denoise, decode) measured with the video
+meter, and its row in images.parquet.
+
+Images get their own table rather than rows in runs.parquet: a runs row is a grid cell with
+frames, fps and a video path, and the video analysis would have to filter images back out.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from vidcarbon.backends import VideoShape
+from vidcarbon.energy.meter import Meter
+from vidcarbon.errors import ConfigError
+from vidcarbon.generation import JobContext, Measurement
+
+# name -> "module:Class" implementing vidcarbon.backends.Backend for one frame.
+IMAGE_BACKENDS: dict[str, str] = {"pixart-tiny": "vidcarbon.backends.pixart_tiny:PixArtTiny"}
+
+
+def check_image_backend(name: str, key: str = "image.models") -> None:
+    if name not in IMAGE_BACKENDS and ":" not in name:
+        raise ConfigError(
+            f"config key '{key}': unknown image backend {name!r}; allowed: "
+            f"{', '.join(IMAGE_BACKENDS)}, or 'module:Class'"
+        )
+
+
+def create_image_backend(name: str, options: dict):
+    check_image_backend(name)
+    module_name, class_name = IMAGE_BACKENDS.get(name, name).split(":")
+    return getattr(importlib.import_module(module_name), class_name)(**options)
+
+
+def generate_image(
+    backend: str,
+    options: dict,
+    prompt: str,
+    shape: VideoShape,
+    steps: int,
+    seed: int,
+    warmup_steps: int,
+    image_path: str | Path,
+    measurement: Measurement,
+) -> dict[str, Any]:
+    """Load, warm up, then measure encode, denoise (per step) and decode of one image."""
+    import imageio.v3 as iio
+
+    ctx = JobContext(measurement, {"kind": "image", "backend": backend})
+
+    def body(meter: Meter) -> None:
+        model = create_image_backend(backend, options)
+        with meter.window("load"):
+            model.load(measurement.device, phases=("encode", "denoise", "decode"))
+        ctx.record["model_info"] = model.describe()
+        if warmup_steps > 0:
+            # at least the backend's minimum (PixArt cannot run 1 step)
+            warm = max(warmup_steps, getattr(model, "min_steps", 1))
+            with meter.window("warmup"):
+                model.decode(model.denoise(model.encode(prompt), shape, warm, seed), shape)
+
+        def on_step(i: int) -> None:
+            meter.end_window(f"step_{i}")
+            if i + 1 < steps:
+                meter.begin_window(f"step_{i + 1}")
+
+        with meter.window("encode"):
+            embeddings = model.encode(prompt)
+        ctx.record["text_tokens"] = embeddings.get("text_tokens")
+        with meter.window("denoise"):
+            meter.begin_window("step_0")
+            latents = model.denoise(embeddings, shape, steps, seed, on_step=on_step)
+        with meter.window("decode"):
+            frames = model.decode(latents, shape)
+        tmp = Path(image_path).with_suffix(".tmp.png")
+        iio.imwrite(tmp, frames[0])
+        tmp.replace(image_path)
+        ctx.record["image_shape"] = list(frames.shape[1:])
+
+    return ctx.run(body)
+
+
+def image_row(record: dict[str, Any], idle_w: dict[str, float]) -> dict[str, Any]:
+    """One images-table row: identity, status, per-phase time and energy (gross and net)."""
+    from vidcarbon.collect import _phase_columns, _sum_or_none
+    from vidcarbon.tables import COMPONENTS, PHASES
+
+    windows = {w["name"]: w for w in record.get("windows", [])}
+    info = record.get("model_info", {})
+    methods = record.get("methods", {})
+    names = record.get("device_names", {})
+    row = {
+        key: record.get(key)
+        for key in (
+            "image_id",
+            "model",
+            "prompt_id",
+            "prompt",
+            "resolution",
+            "height",
+            "width",
+            "steps",
+            "seed",
+            "backend",
+            "status",
+            "error",
+            "hostname",
+            "device",
+            "threads",
+            "text_tokens",
+            "image_path",
+            "started_at",
+        )
+    }
+    row.update(
+        device_name=names.get("gpu", names.get("cpu")),
+        dtype=info.get("dtype"),
+        params_transformer=info.get("params_transformer"),
+        **{f"{c}_method": methods.get(c) for c in COMPONENTS},
+        **{f"idle_{c}_power_w": idle_w.get(c) if c in methods else None for c in COMPONENTS},
+        load_duration_s=windows.get("load", {}).get("duration_s"),
+        warmup_duration_s=windows.get("warmup", {}).get("duration_s"),
+        warmup_energy_j=_sum_or_none(windows.get("warmup", {}).get("energy_j", {}).values()),
+    )
+    for phase in PHASES:
+        row.update(_phase_columns(phase, windows.get(phase), idle_w))
+    complete = all(row[f"{p}_duration_s"] is not None for p in PHASES)
+    for total, column in (
+        ("generation_duration_s", "duration_s"),
+        ("energy_j", "energy_j"),
+        ("net_energy_j", "net_energy_j"),
+    ):
+        row[total] = sum(row[f"{p}_{column}"] for p in PHASES) if complete else None
+    return row

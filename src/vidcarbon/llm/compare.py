@@ -1,0 +1,151 @@
+"""Video vs image vs text (paper RQ2, Fig. 3): energy and operational carbon per request and
+per output unit (frame, image, token), under each carbon-intensity scenario.
+
+carbon_g = energy_j / 3.6e6 x pue x intensity_g_per_kwh (operational only; embodied carbon is
+the carbon module's). The paper's point is 100 g/kWh with PUE 1.2 (`PAPER_SCENARIO`, `PAPER_PUE`).
+Per unit follows the paper: each request's energy over its units, averaged over requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from vidcarbon.carbon.accounting import operational_g
+
+PAPER_SCENARIO = ("paper-100g", 100.0)
+PAPER_PUE = 1.2
+
+
+def comparison_scenarios(
+    fixed: dict[str, float], carbon_scenarios: Sequence[dict]
+) -> list[tuple[str, float]]:
+    """`fixed` (e.g. the paper's 100 g/kWh), then every carbon scenario not named there."""
+    scenarios = [(name, float(value)) for name, value in fixed.items()]
+    scenarios += [
+        (s["name"], float(s["intensity_g_per_kwh"]))
+        for s in carbon_scenarios
+        if s["name"] not in fixed
+    ]
+    return scenarios
+
+
+def _summary(frame: pd.DataFrame, modality: str, model: str, group: str, unit: str, units, dur):
+    per_unit = frame.energy_j / units
+    return {
+        "modality": modality,
+        "model": model,
+        "group": group,
+        "unit": unit,
+        "requests": len(frame),
+        "units_per_request": float(units.mean()),
+        "duration_per_request_s": float(dur.mean()),
+        "energy_per_request_j": float(frame.energy_j.mean()),
+        "energy_per_unit_j": float(per_unit.mean()),
+    }
+
+
+def energy_summaries(
+    runs: pd.DataFrame, llm: pd.DataFrame, images: pd.DataFrame
+) -> list[dict[str, object]]:
+    """Mean energy per request and per unit of each text, image and video group (ok rows)."""
+    out = []
+    text = llm[(llm.status == "ok") & llm.energy_j.notna() & (llm.output_tokens > 0)]
+    for name, rows in text.groupby("llm", sort=True):
+        for dataset, d in rows.groupby("dataset", sort=True):
+            out.append(_summary(d, "text", name, dataset, "token", d.output_tokens, d.duration_s))
+        out.append(
+            _summary(rows, "text", name, "all", "token", rows.output_tokens, rows.duration_s)
+        )
+    image = images[(images.status == "ok") & images.energy_j.notna()]
+    for (name, res, steps), d in image.groupby(["model", "resolution", "steps"], sort=True):
+        ones = pd.Series(1.0, index=d.index)
+        group = f"{res}_s{steps}"
+        out.append(_summary(d, "image", name, group, "image", ones, d.generation_duration_s))
+    video = runs[(runs.status == "ok") & runs.energy_j.notna()]
+    for (name, res, frames, steps), d in video.groupby(
+        ["model", "resolution", "frames", "steps"], sort=True
+    ):
+        group = f"{res}_f{frames}_s{steps}"
+        out.append(_summary(d, "video", name, group, "frame", d.frames, d.generation_duration_s))
+    return out
+
+
+def compare(
+    runs: pd.DataFrame,
+    llm: pd.DataFrame,
+    images: pd.DataFrame,
+    scenarios: Sequence[tuple[str, float]],
+    pue: float,
+    reference_llm: str | None = None,
+) -> pd.DataFrame:
+    """The video_vs_text table: one row per (group, scenario).
+
+    `scenarios`: (name, intensity_g_per_kwh) pairs; `pue`: power usage effectiveness.
+    Ratios divide by the text row of `reference_llm` over all datasets (default: the first
+    LLM by name); they are energy ratios, so the same under every scenario.
+    """
+    summaries = energy_summaries(runs, llm, images)
+    texts = [s for s in summaries if s["modality"] == "text" and s["group"] == "all"]
+    reference = None
+    if texts:
+        reference = next((s for s in texts if s["model"] == reference_llm), None)
+        if reference is None:
+            if reference_llm is not None:
+                known = ", ".join(str(s["model"]) for s in texts)
+                raise ValueError(
+                    f"reference_llm {reference_llm!r} has no successful request; measured: {known}"
+                )
+            reference = texts[0]
+    rows = []
+    for s in summaries:
+        for scenario, intensity in scenarios:
+            rows.append(
+                {
+                    **s,
+                    "scenario": scenario,
+                    "intensity_g_per_kwh": float(intensity),
+                    "pue": float(pue),
+                    "carbon_per_request_g": operational_g(
+                        s["energy_per_request_j"], intensity, pue
+                    ),
+                    "carbon_per_unit_g": operational_g(s["energy_per_unit_j"], intensity, pue),
+                    "reference_text": None if reference is None else reference["model"],
+                    "request_ratio_vs_text": None
+                    if reference is None
+                    else s["energy_per_request_j"] / reference["energy_per_request_j"],
+                    "unit_ratio_vs_text": None
+                    if reference is None
+                    else s["energy_per_unit_j"] / reference["energy_per_unit_j"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def write_comparison(
+    runs_path: str,
+    llm_path: str | None,
+    images_path: str | None,
+    out_path: str,
+    scenarios: Sequence[tuple[str, float]],
+    pue: float,
+    reference_llm: str | None,
+    config_hash: str,
+) -> None:
+    """Read the tables (llm and images optional), compare, write video_vs_text.parquet."""
+    from vidcarbon.tables import SCHEMAS, provenance, read_table, write_table
+
+    def read(name: str, path: str | None) -> pd.DataFrame:
+        table = SCHEMAS[name].empty_table() if path is None else read_table(name, path)
+        return table.to_pandas()
+
+    runs, llm, images = read("runs", runs_path), read("llm", llm_path), read("images", images_path)
+    table = compare(runs, llm, images, scenarios, pue, reference_llm)
+    frames = (runs, llm, images)
+    meta = provenance(
+        config_hash,
+        [h for f in frames for h in f.hostname.dropna()],
+        [d for f in frames for d in f.device_name.dropna()],
+    )
+    write_table("video_vs_text", table.to_dict("records"), out_path, meta)

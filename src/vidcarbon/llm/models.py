@@ -1,0 +1,144 @@
+"""The language models of the baseline: `llama-tiny` built in code, or a causal LM from the hub.
+
+- `llama-tiny`: a LlamaForCausalLM at toy size with seeded random weights and the no-download
+  tokenizer of latte-tiny; the embedded default and the test model.
+- any other name: a hub id or local path (`meta-llama/Llama-2-13b-hf`, `-chat-hf`) loaded with
+  transformers; `weights: pretrained` loads the checkpoint, `weights: random` builds the same
+  architecture at full size from its config with random weights (cost without the weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # torch is imported by the jobs that load a model, not by the rules
+    import torch
+
+TINY = "llama-tiny"
+WEIGHTS = ("pretrained", "random")
+
+
+@dataclass(frozen=True)
+class LlmSpec:
+    """What to load: `model` (llama-tiny, hub id or path), weights, dtype, and tiny sizes."""
+
+    model: str = TINY
+    weights: str = "random"
+    dtype: str = "auto"  # auto: bfloat16 on cuda, float32 on cpu
+    weights_seed: int = 0
+    context_tokens: int = 512  # llama-tiny only; hub models use their config's
+    hidden_size: int = 64
+    layers: int = 2
+    chat: bool = False  # wrap each prompt as a user turn with the tokenizer's chat template
+
+    @property
+    def effective_weights(self) -> str:
+        """llama-tiny has no checkpoint: its weights are always random."""
+        return "random" if self.model == TINY else self.weights
+
+
+@dataclass
+class LoadedLlm:
+    model: Any
+    tokenizer: Any
+    context_tokens: int
+    dtype: torch.dtype
+    device: str
+    chat: bool = False
+
+    def model_text(self, prompt: str) -> str:
+        """What the model reads: the prompt, or with `chat` a user turn of the chat template."""
+        if not self.chat:
+            return prompt
+        return self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+
+    def tokenize(self, texts: list[str], **kwargs):
+        # a chat template writes its own BOS; the tokenizer must not add another
+        return self.tokenizer(texts, add_special_tokens=not self.chat, **kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "params": sum(p.numel() for p in self.model.parameters()),
+            "context_tokens": self.context_tokens,
+            "attention": getattr(self.model.config, "_attn_implementation", None),
+        }
+
+
+def _dtype(name: str, device: str) -> torch.dtype:
+    import torch
+
+    if name == "auto":
+        return torch.bfloat16 if device == "cuda" else torch.float32
+    return getattr(torch, name)
+
+
+def load_llm(spec: LlmSpec, device: str) -> LoadedLlm:
+    """Build or load the model and tokenizer on `device`, in eval mode, left-padding batches."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    dtype = _dtype(spec.dtype, device)
+    if spec.model == TINY:
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        from vidcarbon.backends.latte_tiny import build_tokenizer
+
+        tokenizer = build_tokenizer()
+        torch.manual_seed(spec.weights_seed)
+        config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=spec.hidden_size,
+            intermediate_size=2 * spec.hidden_size,
+            num_hidden_layers=spec.layers,
+            num_attention_heads=4,
+            num_key_value_heads=4,
+            max_position_embeddings=spec.context_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            bos_token_id=None,
+        )
+        model = LlamaForCausalLM(config)
+        context = spec.context_tokens
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(spec.model)
+        if spec.weights == "pretrained":
+            model = AutoModelForCausalLM.from_pretrained(spec.model, dtype=dtype, device_map=device)
+        else:
+            config = AutoConfig.from_pretrained(spec.model)
+            torch.manual_seed(spec.weights_seed)
+            # Built on the device: 13B parameters would not fit twice in host memory.
+            with torch.device(device):
+                model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+        context = int(model.config.max_position_embeddings)
+    if tokenizer.pad_token_id is None:  # Llama-2 has no pad token; batches pad with EOS
+        tokenizer.pad_token = tokenizer.eos_token
+    if spec.chat and not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            f"llm option chat=true: the tokenizer of {spec.model!r} has no chat template; "
+            "use a chat model (e.g. meta-llama/Llama-2-13b-chat-hf) or set chat: false"
+        )
+    tokenizer.padding_side = "left"
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.to(device=device, dtype=dtype).eval()
+    return LoadedLlm(model, tokenizer, context, dtype, device, spec.chat)
+
+
+def fetch_weights(spec: LlmSpec) -> dict[str, Any]:
+    """On the submitting host: download what `load_llm` will read (nothing for llama-tiny)."""
+    if spec.model == TINY:
+        return {"model": spec.model, "source": "built in code", "path": None}
+    from pathlib import Path
+
+    if Path(spec.model).is_dir():
+        return {"model": spec.model, "source": "local", "path": spec.model}
+    from huggingface_hub import snapshot_download
+
+    patterns = ["*.json", "tokenizer*", "*.model"]
+    if spec.weights == "pretrained":
+        patterns.append("*.safetensors")
+    path = snapshot_download(spec.model, allow_patterns=patterns)
+    return {"model": spec.model, "source": "hub", "path": path}

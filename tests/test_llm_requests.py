@@ -1,0 +1,151 @@
+"""llama-tiny answering requests: prefill/decode windows, token counts, policies, failures."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vidcarbon.generation import Measurement
+from vidcarbon.llm.collect import request_rows
+from vidcarbon.llm.models import LlmSpec, load_llm
+from vidcarbon.llm.requests import count_output_tokens, output_length, run_requests
+
+SHORT = {"prompt_id": "p1", "dataset": "gsm8k", "text": "Question: what is 2 + 2?\nAnswer:"}
+LONGER = {"prompt_id": "p2", "dataset": "gsm8k", "text": "Question: " + "and then " * 20}
+TOO_LONG = {"prompt_id": "p3", "dataset": "nq_open", "text": "Q: " + "x" * 600 + "?\nA:"}
+OTHER = {"prompt_id": "p4", "dataset": "nq_open", "text": "Q: who wrote frankenstein?\nA:"}
+TARGETS = {"gsm8k": 12, "nq_open": 5}
+
+
+def rows_of(record):
+    return {r["prompt_id"]: r for r in request_rows(record, {})}
+
+
+@pytest.fixture(scope="module")
+def single():
+    prompts = [SHORT, TOO_LONG, OTHER]
+    return run_requests({}, prompts, TARGETS, 64, 1, 2, Measurement())
+
+
+def test_random_weights_answer_exactly_the_target(single):
+    assert single["status"] == "ok"
+    rows = rows_of(single)
+    assert rows["p1"]["output_tokens"] == 12 and rows["p4"]["output_tokens"] == 5
+    assert {r["length_policy"] for r in rows.values()} == {"target"}
+    tokenizer = load_llm(LlmSpec(), "cpu").tokenizer
+    assert rows["p1"]["input_tokens"] == len(tokenizer(SHORT["text"]).input_ids)
+
+
+def test_prefill_and_decode_windows_add_up(single):
+    names = [w["name"] for w in single["windows"]]
+    assert names.index("prefill/0") < names.index("decode/0") < names.index("prefill/1")
+    assert "load" in names and "warmup" in names
+    for row in rows_of(single).values():
+        if row["status"] != "ok":
+            continue
+        assert row["prefill_duration_s"] > 0 and row["decode_duration_s"] > 0
+        assert row["energy_j"] == pytest.approx(row["prefill_energy_j"] + row["decode_energy_j"])
+        assert row["energy_per_output_token_j"] == pytest.approx(
+            row["energy_j"] / row["output_tokens"]
+        )
+    # each measured batch (batch size 1: each ok request) has its own prefill and decode
+    # window, besides the warm-up's; the too-long prompt is refused before any window
+    ok = [r for r in rows_of(single).values() if r["status"] == "ok"]
+    measured = [n for n in names if n.split("/")[0] in ("prefill", "decode")]
+    assert len(measured) == 2 * (len(ok) + 1) and "prefill/warmup" in measured
+
+
+def test_too_long_prompt_fails_alone(single):
+    rows = rows_of(single)
+    assert rows["p3"]["status"] == "failed"
+    assert "exceeds the model's context of 512 tokens" in rows["p3"]["error"]
+    assert rows["p3"]["energy_j"] is None
+    assert rows["p1"]["status"] == rows["p4"]["status"] == "ok"
+
+
+def test_a_batch_shares_its_windows_by_tokens():
+    record = run_requests({}, [SHORT, LONGER, OTHER], TARGETS, 64, 2, 0, Measurement())
+    rows = rows_of(record)
+    assert rows["p1"]["batch_index"] == rows["p2"]["batch_index"] == 0
+    assert rows["p1"]["batch_size"] == 2 and rows["p4"]["batch_size"] == 1
+    window = {w["name"]: w for w in record["windows"]}["prefill/0"]
+    total = sum(window["energy_j"].values())
+    assert rows["p1"]["prefill_energy_j"] + rows["p2"]["prefill_energy_j"] == pytest.approx(total)
+    share = rows["p1"]["input_tokens"] / (rows["p1"]["input_tokens"] + rows["p2"]["input_tokens"])
+    assert rows["p1"]["prefill_energy_j"] == pytest.approx(total * share)
+    assert rows["p1"]["output_tokens"] == rows["p2"]["output_tokens"] == 12
+
+
+def test_output_length_policy_and_eos_counting():
+    assert output_length("random", 40, 512).max_new_tokens == 40
+    pretrained = output_length("pretrained", 40, 512)
+    assert (pretrained.policy, pretrained.max_new_tokens) == ("eos_cap", 512)
+    new = torch.tensor([[5, 6, 1, 0, 0], [5, 6, 7, 8, 9]])
+    assert count_output_tokens(new, 1, "eos_cap") == [3, 5]
+    assert count_output_tokens(new, 1, "target") == [5, 5]
+
+
+def test_hub_layout_checkpoint_pretrained_stops_and_random_runs_to_target(tmp_path):
+    """The hub code path on a local checkpoint directory (what snapshot_download gives)."""
+    tiny = load_llm(LlmSpec(), "cpu")
+    tiny.model.save_pretrained(tmp_path)
+    tiny.tokenizer.save_pretrained(tmp_path)
+    pretrained = run_requests(
+        {"model": str(tmp_path), "weights": "pretrained"}, [SHORT], TARGETS, 7, 1, 0, Measurement()
+    )
+    row = rows_of(pretrained)["p1"]
+    assert row["status"] == "ok", row["error"]
+    assert row["length_policy"] == "eos_cap" and row["max_new_tokens"] == 7
+    assert 1 <= row["output_tokens"] <= 7
+    assert pretrained["model_info"]["params"] == sum(p.numel() for p in tiny.model.parameters())
+    random = run_requests(
+        {"model": str(tmp_path), "weights": "random"}, [SHORT], TARGETS, 7, 1, 0, Measurement()
+    )
+    assert rows_of(random)["p1"]["output_tokens"] == 12
+
+
+def test_a_load_failure_fails_every_request():
+    record = run_requests(
+        {"model": "/nonexistent/model"}, [SHORT, OTHER], TARGETS, 8, 1, 0, Measurement()
+    )
+    assert record["status"] == "failed"
+    rows = rows_of(record)
+    assert {r["status"] for r in rows.values()} == {"failed"} and len(rows) == 2
+    assert all("nonexistent" in r["error"] for r in rows.values())
+
+
+def test_llama_tiny_is_always_random_so_it_answers_the_target():
+    record = run_requests({"weights": "pretrained"}, [OTHER], TARGETS, 64, 1, 0, Measurement())
+    row = rows_of(record)["p4"]
+    assert row["length_policy"] == "target" and row["output_tokens"] == 5
+
+
+def test_chat_models_read_the_prompt_as_a_user_turn(tmp_path):
+    tiny = load_llm(LlmSpec(), "cpu")
+    tiny.model.save_pretrained(tmp_path)
+    tiny.tokenizer.chat_template = "[INST] {{ messages[0]['content'] }} [/INST]"
+    tiny.tokenizer.save_pretrained(tmp_path)
+    spec = {"model": str(tmp_path), "weights": "random"}
+    plain = rows_of(run_requests(spec, [OTHER], TARGETS, 8, 1, 0, Measurement()))["p4"]
+    chat = rows_of(run_requests({**spec, "chat": True}, [OTHER], TARGETS, 8, 1, 0, Measurement()))[
+        "p4"
+    ]
+    assert chat["status"] == plain["status"] == "ok"
+    tokenizer = tiny.tokenizer
+    wrapped = f"[INST] {OTHER['text']} [/INST]"
+    assert chat["input_tokens"] == len(tokenizer(wrapped, add_special_tokens=False).input_ids)
+    assert chat["input_tokens"] > plain["input_tokens"]
+
+
+def test_chat_without_a_template_fails_with_the_fix():
+    record = run_requests({"chat": True}, [OTHER], TARGETS, 8, 1, 0, Measurement())
+    assert record["status"] == "failed"
+    assert "has no chat template" in rows_of(record)["p4"]["error"]
+
+
+def test_fetch_weights_needs_nothing_for_tiny_or_a_local_directory(tmp_path):
+    from vidcarbon.llm.models import fetch_weights
+
+    assert fetch_weights(LlmSpec())["source"] == "built in code"
+    local = fetch_weights(LlmSpec(model=str(tmp_path), weights="pretrained"))
+    assert local == {"model": str(tmp_path), "source": "local", "path": str(tmp_path)}
