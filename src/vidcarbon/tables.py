@@ -100,7 +100,29 @@ TRACES = pa.schema(
     ]
 )
 
-SCHEMAS: dict[str, pa.Schema] = {"runs": RUNS, "steps": STEPS, "traces": TRACES}
+# One row per (cell, metric). `pretrained` is null for a weight-free metric, false for a network
+# with random placeholder weights (its value is a code-path check, never a quality score).
+QUALITY = pa.schema(
+    [
+        *_CELL_KEYS,
+        pa.field("metric", pa.string(), nullable=False),
+        pa.field("metric_version", pa.string()),
+        pa.field("unit", pa.string()),
+        pa.field("value", pa.float64()),
+        pa.field("pretrained", pa.bool_()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("error", pa.string()),
+        pa.field("duration_s", pa.float64()),
+        pa.field("video_path", pa.string()),
+    ]
+)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "runs": RUNS,
+    "steps": STEPS,
+    "traces": TRACES,
+    "quality": QUALITY,
+}
 
 
 def git_commit(cwd: str | Path = ".") -> str:
