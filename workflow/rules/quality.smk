@@ -1,0 +1,35 @@
+from vidcarbon.quality.scoring import vbench_job_params
+
+
+rule score_quality:
+    input:
+        video=f"results/videos/{CELL}.mp4",
+        cell_record=f"results/cells/{CELL}.json",
+        encode_record="results/encode/{model}/{prompt}.json",
+    output:
+        record=f"results/quality/{CELL}.json",
+    log:
+        f"logs/score_quality/{CELL}.log",
+    conda:
+        "../../envs/quality.yaml"
+    params:
+        metrics=config["quality"]["metrics"],
+        vbench=vbench_job_params(config["quality"]["vbench"], config["device"]),
+    script:
+        "../scripts/score_quality.py"
+
+
+rule collect_quality:
+    input:
+        records=[f"results/quality/{c.cell_id}.json" for c in CELLS],
+    output:
+        quality="results/quality.parquet",
+    log:
+        "logs/collect_quality.log",
+    localrule: True
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        config_hash=vc.config_hash(config["quality"]),
+    script:
+        "../scripts/collect_quality.py"
