@@ -6,6 +6,7 @@ is not part of `make test`.
 import json
 import math
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -33,13 +34,15 @@ DIMENSIONS = ["imaging_quality", "overall_consistency"]
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory) -> Path:
-    """Random-weight MUSIQ and ViCLIP checkpoints at the paths VBench checks."""
+def cache(tmp_path_factory):
+    """Random-weight MUSIQ and ViCLIP checkpoints at the paths VBench checks (1.7 GB, removed
+    afterwards rather than left to pytest's retention of old temp dirs)."""
     cache = tmp_path_factory.mktemp("vbench-cache")
     subprocess.run(
         [PYTHON, str(QUALITY / "vbench_placeholders.py"), str(cache)], check=True, timeout=600
     )
-    return cache
+    yield cache
+    shutil.rmtree(cache)
 
 
 @pytest.fixture(scope="module")
