@@ -116,3 +116,18 @@ def test_disabled_vbench_settings_do_not_reach_jobs():
     assert vbench_job_params(settings, "cuda") == {"enabled": False}
     on = vbench_job_params(dict(settings, enabled=True), "cuda")
     assert on == dict(settings, enabled=True, device="cuda")
+
+
+def test_a_crashing_metric_gives_a_row_not_a_dead_job(tmp_path, monkeypatch):
+    from vidcarbon.quality import metrics
+
+    def explode(frames):
+        raise MemoryError("cannot allocate 40 GiB")
+
+    spec = metrics.WEIGHT_FREE["noise"]
+    monkeypatch.setitem(metrics.WEIGHT_FREE, "noise", type(spec)("noise", explode, spec.unit))
+    write_mp4(tmp_path / "v.mp4", clips.smooth(), fps=8)
+    rows = {r["metric"]: r for r in score_video(tmp_path / "v.mp4", "a fox", METRICS, OFF)}
+    assert rows["noise"]["status"] == "failed"
+    assert rows["noise"]["error"] == "MemoryError: cannot allocate 40 GiB"
+    assert rows["sharpness"]["status"] == "ok"

@@ -105,6 +105,9 @@ def score_video(
         except UnscorableVideo as exc:
             rows.append(_row(name, status="failed", error=str(exc)))
             continue
+        except Exception as exc:  # e.g. MemoryError on a huge video: a row, not a dead job
+            rows.append(_row(name, status="failed", error=f"{type(exc).__name__}: {exc}"))
+            continue
         rows.append(_row(name, value=value, duration_s=time.perf_counter() - t0))
     if vbench.get("enabled"):
         rows += _vbench_rows(video_path, prompt, list(vbench["dimensions"]), vbench)
