@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install run test lint pytest dryrun clean
+.PHONY: install run test lint pytest dryrun clean quality-env test-quality
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -33,3 +33,23 @@ test: lint pytest
 
 clean:
 	rm -rf results logs .snakemake
+
+# VBench (imaging_quality/MUSIQ, overall_consistency/ViCLIP) pins transformers/numpy versions that
+# clash with ours, so it lives in its own venv. --isolated skips PIP_FIND_LINKS, which would pick the
+# local CPU torch wheel; the PyPI (CUDA) torch + torchvision pair runs on CPU too. About 5 GB.
+QVENV ?= .venv-quality
+QSTAMP := $(QVENV)/.installed-stamp
+
+$(QSTAMP): envs/quality-requirements.txt envs/quality-constraints.txt
+	python3 -m venv $(QVENV)
+	$(QVENV)/bin/python -m pip install --isolated --quiet --upgrade pip
+	$(QVENV)/bin/python -m pip install --isolated --quiet \
+		-c envs/quality-constraints.txt -r envs/quality-requirements.txt
+	$(QVENV)/bin/python -m pip install --isolated --quiet --no-deps vbench==0.1.5
+	touch $@
+
+quality-env: $(QSTAMP)
+
+# VBench tests with random placeholder weights (not part of `make test`: see docs/quality.md).
+test-quality: $(STAMP) $(QSTAMP)
+	VIDCARBON_QUALITY_PYTHON=$(abspath $(QVENV))/bin/python pytest -ra -m vbench tests/quality

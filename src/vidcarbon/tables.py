@@ -519,6 +519,32 @@ VIDEO_VS_TEXT = pa.schema(
     ]
 )
 
+# One row per (cell, metric). `pretrained` is null for a weight-free metric, false for a network
+# with random placeholder weights (its value is a code-path check, never a quality score).
+QUALITY = pa.schema(
+    [
+        *_CELL_KEYS,
+        column(
+            "metric",
+            pa.string(),
+            "metric name (temporal_flickering, sharpness, noise, imaging_quality, ...)",
+            False,
+        ),
+        column("metric_version", pa.string(), "version of the metric's implementation"),
+        column("unit", pa.string(), "unit of the value"),
+        column("value", pa.float64(), "metric value (higher is better for VBench metrics)"),
+        column(
+            "pretrained",
+            pa.bool_(),
+            "true: published weights (hash-checked); false: random placeholders; null: no weights",
+        ),
+        column("status", pa.string(), "ok | failed", False),
+        column("error", pa.string(), "reason when status is failed"),
+        column("duration_s", pa.float64(), "time to score the video, seconds"),
+        column("video_path", pa.string(), "mp4, relative to the working directory"),
+    ]
+)
+
 SCHEMAS: dict[str, pa.Schema] = {
     "runs": RUNS,
     "steps": STEPS,
@@ -533,6 +559,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "llm": LLM,
     "images": IMAGES,
     "video_vs_text": VIDEO_VS_TEXT,
+    "quality": QUALITY,
 }
 
 

@@ -65,6 +65,8 @@ def test_default_config_lists_exactly_the_grid(workdir):
         "generate_image": images,
         "collect_images": 1,
         "video_vs_text": 1,
+        "score_quality": cells,
+        "collect_quality": 1,
         "all": 1,
     }
 
@@ -132,18 +134,25 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     report = (results / "report.html").read_text()
     assert "RQ3 phases" in report and "power_trace.png" in report
 
-    cell_records = records(results / "cells")
+    quality = read_table("quality", results / "quality.parquet").to_pandas()
+    assert len(quality) == 4 * 2 * 3 and set(quality.status) == {"ok"}
+    assert set(quality.metric) == {"temporal_flickering", "sharpness", "noise"}
+    assert set(quality.cell_id) == set(runs.cell_id) and quality.pretrained.isna().all()
+
+    cell_records = records(results / "cells") + records(results / "quality")
     before = {p: p.stat().st_mtime_ns for p in cell_records}
     encode_before = {p: p.stat().st_mtime_ns for p in records(results / "encode")}
 
-    # (a) a new steps value runs only the new cells (and collect)
+    # (a) a new steps value runs and scores only the new cells (and collects)
     config["grid"]["steps"] = [1, 2, 3]
     workdir.write_config(config)
     planned = job_counts(workdir.snakemake("-n").stdout)
-    # same shapes, so no new FLOP count
+    # same shapes, so no new FLOP count; only the new videos are scored
     assert planned == {
         "generate": 4,
         "collect": 1,
+        "score_quality": 4,
+        "collect_quality": 1,
         "charts": 1,
         "findings": 1,
         "carbon": 1,
@@ -152,6 +161,7 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in before.items())
     assert len(read_table("runs", results / "runs.parquet")) == 4 * 3
+    assert len(read_table("quality", results / "quality.parquet")) == 4 * 3 * 3
 
     # (b) a parameter that only a downstream rule uses reruns no encode or generate job
     config["measurement"]["idle_duration_s"] = 0.3
@@ -249,3 +259,10 @@ def test_failed_cells_are_recorded_and_the_rest_goes_on(workdir):
     steps = read_table("steps", workdir.path / "results" / "steps.parquet").to_pandas()
     assert len(steps[(steps.model == "flaky") & (steps.steps == 2)]) == 1
     assert set(runs[runs.model == "latte-tiny"].status) == {"ok"}
+    # their 0-byte placeholder videos give failed quality rows; the other videos are scored
+    quality = read_table("quality", workdir.path / "results" / "quality.parquet").to_pandas()
+    by_steps = quality[quality.model == "flaky"].groupby("steps")
+    assert by_steps.status.agg(set).to_dict() == {1: {"ok"}, 2: {"failed"}, 3: {"failed"}}
+    errors = quality[(quality.model == "flaky") & (quality.steps == 2)].error
+    assert errors.str.contains("generation ended with status 'oom'").all()
+    assert set(quality[quality.model == "latte-tiny"].status) == {"ok"}

@@ -1,0 +1,1 @@
+"""Video quality scoring: weight-free metrics on decoded frames, and VBench in its own venv."""
