@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install run test lint pytest dryrun clean quality-env test-quality
+.PHONY: install run test lint pytest dryrun clean readme-images quality-env test-quality
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -30,6 +30,12 @@ pytest: $(STAMP)
 	pytest -ra
 
 test: lint pytest
+
+# Charts shown in the README, regenerated from a fresh default run.
+readme-images: run
+	mkdir -p docs/img
+	cp results/charts/rq1_energy_sources.png results/charts/rq3_phase_shares.png \
+	   results/charts/power_trace.png docs/img/
 
 clean:
 	rm -rf results logs .snakemake

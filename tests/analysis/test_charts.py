@@ -216,3 +216,22 @@ def test_credit_and_time_charts(tmp_path):
     assert "by hour of day" in text and "offline generation" in text
     empty = by_time.iloc[0:0]
     assert "no data" in json.dumps(carbon_time.time_chart(empty, deferral).to_dict())
+
+
+def test_trace_shading_keeps_each_jobs_phases_apart():
+    from vidcarbon.analysis import power
+
+    trace = pd.DataFrame(
+        {
+            "job_id": ["enc"] * 3 + ["gen"] * 3,
+            "t_s": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
+            "component": "cpu",
+            "power_w": 5.0,
+            "phase": ["load", "encode", "encode", "load", "denoise", "denoise"],
+        }
+    )
+    spec = power.trace_chart(trace, "t").to_dict()
+    rects = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "rect")
+    data = spec["datasets"][rects["data"]["name"]]
+    loads = sorted((d["start_s"], d["end_s"]) for d in data if d["phase"] == "load")
+    assert loads == [(0.0, 0.0), (0.3, 0.3)]  # two load windows, not one span over encode

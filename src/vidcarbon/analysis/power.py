@@ -50,8 +50,9 @@ def trace_chart(trace: pd.DataFrame, title: str) -> alt.TopLevelMixin:
     """Power against time, one line per component, phases shaded behind it."""
     if trace.empty:
         return no_data(title, "no power samples for this job")
+    by = ["job_id", "phase"] if "job_id" in trace else ["phase"]
     spans = (
-        trace.groupby("phase", as_index=False)
+        trace.groupby(by, as_index=False)
         .agg(start_s=("t_s", "min"), end_s=("t_s", "max"))
         .query("phase != 'other'")
     )
