@@ -16,6 +16,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	snakemake --cores all
+	snakemake --report results/report.html
 
 dryrun: $(STAMP)
 	snakemake -n

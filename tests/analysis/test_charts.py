@@ -235,3 +235,72 @@ def test_trace_shading_keeps_each_jobs_phases_apart():
     data = spec["datasets"][rects["data"]["name"]]
     loads = sorted((d["start_s"], d["end_s"]) for d in data if d["phase"] == "load")
     assert loads == [(0.0, 0.0), (0.3, 0.3)]  # two load windows, not one span over encode
+
+
+def comparison_table():
+    rows = []
+    for modality, model, group, unit, per_request, per_unit, r_req, r_unit in (
+        ("text", "llm", "all", "token", 0.2, 0.004, 1.0, 1.0),
+        ("text", "llm", "gsm8k", "token", 0.4, 0.003, 2.0, 0.8),
+        ("video", "vid", "240p_f16_s8", "frame", 30.0, 2.0, 150.0, 500.0),
+        ("video", "vid", "240p_f16_s16", "frame", 60.0, 4.0, 300.0, 1000.0),
+    ):
+        for scenario, intensity in (("paper-100g", 100.0), ("wind", 11.0)):
+            factor = 1.2 * intensity / 3.6e6
+            rows.append(
+                {
+                    "modality": modality,
+                    "model": model,
+                    "group": group,
+                    "unit": unit,
+                    "scenario": scenario,
+                    "carbon_per_request_g": per_request * factor,
+                    "carbon_per_unit_g": per_unit * factor,
+                    "request_ratio_vs_text": r_req,
+                    "unit_ratio_vs_text": r_unit,
+                    "reference_text": "llm",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_video_vs_text_chart_and_claims(tmp_path):
+    from vidcarbon.analysis.comparison import request_and_unit_chart
+    from vidcarbon.analysis.findings import comparison_claims
+
+    spec, text = saved(request_and_unit_chart(comparison_table(), "paper-100g"), tmp_path)
+    labels = {d["label"] for d in next(iter(spec["datasets"].values()))}
+    assert "text: llm all" in labels and "text: llm gsm8k" not in labels  # text: the mean only
+    assert '"type": "log"' in text
+    assert "no data" in json.dumps(request_and_unit_chart(None, "paper-100g").to_dict())
+    claims = {c.name.split(":")[0]: c for c in comparison_claims(comparison_table())}
+    assert claims["video >> text per request"].value == 300.0  # the most steps at 240p, 2 s
+    assert claims["video >> text per unit"].verdict == "holds"
+    text_only = comparison_table().query("modality == 'text'")
+    assert {c.verdict for c in comparison_claims(text_only)} == {"not measured"}
+
+
+def test_steps_chart_never_plots_placeholder_weights(tmp_path):
+    from vidcarbon.analysis.comparison import steps_chart
+
+    carbon = carbon_table().assign(scenario_kind="source", cell_id=lambda d: d.resolution)
+    carbon = pd.concat(
+        [carbon.assign(steps=s, cell_id=carbon.resolution + f"-{s}") for s in (4, 8)]
+    )
+    quality = pd.DataFrame(
+        [
+            {
+                "cell_id": f"240p-{s}",
+                "steps": s,
+                "metric": m,
+                "value": v,
+                "pretrained": p,
+                "status": "ok",
+            }
+            for s in (4, 8)
+            for m, v, p in (("sharpness", 10.0 * s, None), ("imaging_quality", 0.5, False))
+        ]
+    )
+    spec, text = saved(steps_chart(carbon, quality, "gas", "240p"), tmp_path)
+    assert "sharpness" in text and "imaging_quality" not in text
+    assert "no data" in json.dumps(steps_chart(carbon, quality, "peat", "240p").to_dict())

@@ -127,7 +127,13 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
         frames = read_mp4(workdir.path / video_path)
         assert frames.shape == (4, 144, 256, 3)
     charts = ("rq1_energy_sources", "rq3_phase_shares", "rq5_resolution", "rq5_duration")
-    for chart in (*charts, "power_trace", "carbon_credits", "carbon_by_time"):
+    for chart in (
+        *charts,
+        "power_trace",
+        "carbon_credits",
+        "carbon_by_time",
+        "rq4_steps_carbon_quality",
+    ):
         assert (results / "charts" / f"{chart}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     workdir.snakemake("--report", str(results / "report.html"))

@@ -1,4 +1,6 @@
 CHARTS = [
+    "rq2_video_vs_text",
+    "rq4_steps_carbon_quality",
     "rq1_energy_sources",
     "rq3_phase_shares",
     "rq5_resolution",
@@ -8,6 +10,8 @@ CHARTS = [
     "carbon_by_time",
 ]
 CATEGORY = {
+    "rq2_video_vs_text": "RQ2 video vs text",
+    "rq4_steps_carbon_quality": "RQ4 steps, carbon and quality",
     "rq1_energy_sources": "RQ1 embodied and operational carbon",
     "rq3_phase_shares": "RQ3 phases",
     "rq5_resolution": "RQ5 resolution and duration",
@@ -38,6 +42,7 @@ rule count_flops:
 
 rule findings:
     input:
+        unpack(lambda wildcards: optional_comparison()),
         runs=rules.collect.output.runs,
         carbon=rules.carbon.output.carbon,
     output:
@@ -61,7 +66,9 @@ rule findings:
 
 rule charts:
     input:
+        unpack(lambda wildcards: optional_comparison()),
         runs=rules.collect.output.runs,
+        quality=rules.collect_quality.output.quality,
         carbon=rules.carbon.output.carbon,
         carbon_by_time=rules.carbon.output.carbon_by_time,
         deferral=rules.carbon.output.deferral,
@@ -85,6 +92,7 @@ rule charts:
         "../../envs/analysis.yaml"
     params:
         reference_resolution=config["analysis"]["reference_resolution"],
+        scenario=config["analysis"]["scenario"],
         trace_cell=config["analysis"]["trace_cell"],
     script:
         "../scripts/charts.py"

@@ -63,3 +63,8 @@ def comparison_inputs():
     if IMAGE:
         inputs["images"] = rules.collect_images.output.images
     return inputs
+
+
+def optional_comparison():
+    """The video-vs-text table, where the config has text or image baselines."""
+    return {"comparison": "results/video_vs_text.parquet"} if (LLM or IMAGE) else {}

@@ -4,6 +4,9 @@ from vidcarbon.analysis.charts import render_measurement_charts
 
 render_measurement_charts(
     runs_path=snakemake.input.runs,
+    quality_path=snakemake.input.quality,
+    comparison_path=snakemake.input.get("comparison"),
+    scenario=snakemake.params.scenario,
     carbon_path=snakemake.input.carbon,
     carbon_by_time_path=snakemake.input.carbon_by_time,
     deferral_path=snakemake.input.deferral,

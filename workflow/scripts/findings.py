@@ -7,7 +7,10 @@ from vidcarbon.tables import provenance, read_table, write_table
 
 runs = read_table("runs", snakemake.input.runs).to_pandas()
 carbon = read_table("carbon", snakemake.input.carbon).to_pandas()
-rows = findings_rows(runs, fps=snakemake.params.fps, carbon=carbon)
+comparison = None
+if snakemake.input.get("comparison"):
+    comparison = read_table("video_vs_text", snakemake.input.comparison).to_pandas()
+rows = findings_rows(runs, fps=snakemake.params.fps, carbon=carbon, comparison=comparison)
 meta = provenance(snakemake.params.config_hash, sorted(set(runs.hostname.dropna())), [])
 write_table("findings", rows, snakemake.output.findings, meta)
 Path(snakemake.output.summary).write_text(summary_markdown(pd.DataFrame(rows)))

@@ -7,6 +7,7 @@ from pathlib import Path
 import altair as alt
 
 from vidcarbon.analysis import carbon_time, phases, power, scaling, sources
+from vidcarbon.analysis import comparison as comparison_charts
 from vidcarbon.analysis.render import save
 from vidcarbon.records import read_json
 from vidcarbon.tables import read_table
@@ -14,6 +15,9 @@ from vidcarbon.tables import read_table
 
 def render_measurement_charts(
     runs_path: str | Path,
+    quality_path: str | Path,
+    comparison_path: str | Path | None,
+    scenario: str,
     carbon_path: str | Path,
     carbon_by_time_path: str | Path,
     deferral_path: str | Path,
@@ -33,6 +37,18 @@ def render_measurement_charts(
         idle_power_w.update(read_json(path).get("idle_power_w", {}))
     out_dir = Path(out_dir)
     save(sources.source_chart(carbon, reference_resolution), out_dir / "rq1_energy_sources")
+    comparison = (
+        read_table("video_vs_text", comparison_path).to_pandas() if comparison_path else None
+    )
+    save(
+        comparison_charts.request_and_unit_chart(comparison, "paper-100g"),
+        out_dir / "rq2_video_vs_text",
+    )
+    quality = read_table("quality", quality_path).to_pandas()
+    save(
+        comparison_charts.steps_chart(carbon, quality, scenario, reference_resolution),
+        out_dir / "rq4_steps_carbon_quality",
+    )
     credits = read_table("credits", credits_path).to_pandas()
     save(carbon_time.credits_chart(credits), out_dir / "carbon_credits")
     by_time = read_table("carbon_by_time", carbon_by_time_path).to_pandas()

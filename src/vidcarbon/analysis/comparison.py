@@ -1,0 +1,89 @@
+"""RQ2: video against image and text, per request and per output unit (frame, image, token);
+and RQ4: carbon and quality as denoising steps grow."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from vidcarbon.analysis.render import no_data
+
+MODALITIES = ["text", "image", "video"]
+
+
+def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> alt.TopLevelMixin:
+    """Carbon per request and per unit at `scenario`, log scale, one bar per group."""
+    title = f"Video vs image vs text at {scenario}"
+    if comparison is None:
+        return no_data(title, "no llm: or image: section in the config, so no baseline ran")
+    rows = comparison[comparison.scenario == scenario].dropna(subset=["carbon_per_request_g"])
+    rows = rows[(rows.modality != "text") | (rows.group == "all")]
+    if rows.empty:
+        return no_data(title, f"no comparison rows at scenario {scenario!r}")
+    rows = rows.assign(label=rows.modality + ": " + rows.model + " " + rows.group)
+    order = list(rows.sort_values("carbon_per_request_g").label)
+
+    def panel(column: str, what: str) -> alt.Chart:
+        return (
+            alt.Chart(rows)
+            .mark_point(filled=True, size=90)  # a dot plot: bars have no zero on a log scale
+            .encode(
+                y=alt.Y("label:N", sort=order, title=None),
+                x=alt.X(
+                    f"{column}:Q", scale=alt.Scale(type="log", nice=False, padding=12), title=what
+                ),
+                color=alt.Color("modality:N", sort=MODALITIES),
+                tooltip=["label", "unit", column, "request_ratio_vs_text", "unit_ratio_vs_text"],
+            )
+            .properties(width=260, height=alt.Step(14))
+        )
+
+    per_request = panel("carbon_per_request_g", "g CO2e per request")
+    per_unit = panel("carbon_per_unit_g", "g CO2e per unit (token, image, frame)")
+    return alt.hconcat(per_request, per_unit).properties(
+        title=f"{title}: carbon per request and per output unit (log scale)"
+    )
+
+
+def steps_chart(
+    carbon: pd.DataFrame, quality: pd.DataFrame | None, scenario: str, resolution: str
+) -> alt.TopLevelMixin:
+    """Carbon per video and each quality metric against steps, at one resolution (the most
+    frames). Scores from random placeholder weights (`pretrained == False`) are left out."""
+    title = f"Carbon and quality against denoising steps ({scenario})"
+    cells = carbon[(carbon.scenario == scenario) & (carbon.status == "ok")].dropna(
+        subset=["total_g"]
+    )
+    if cells.empty:
+        return no_data(title, f"no carbon at scenario {scenario!r}")
+    if resolution in set(cells.resolution):
+        cells = cells[cells.resolution == resolution]
+    cells = cells[cells.frames == cells.frames.max()]
+    shape = f"{cells.resolution.iloc[0]}, {cells.frames.iloc[0]} frames"
+    carbon_by_steps = cells.groupby("steps", as_index=False).total_g.mean()
+    left = (
+        alt.Chart(carbon_by_steps)
+        .mark_line(point=True)
+        .encode(x=alt.X("steps:Q", title="denoising steps"), y=alt.Y("total_g:Q", title="g CO2e"))
+        .properties(title="carbon per video", width=240, height=200)
+    )
+    if quality is None or quality.empty:
+        return alt.hconcat(left, no_data("quality", "no quality table")).properties(title=title)
+    scored = quality[(quality.status == "ok") & (quality.pretrained.fillna(True))]
+    scored = scored[scored.cell_id.isin(cells.cell_id)]
+    if scored.empty:
+        right = no_data("quality", "no pretrained or weight-free score for these cells")
+        return alt.hconcat(left, right).properties(title=f"{title}, {shape}")
+    by_steps = scored.groupby(["metric", "steps"], as_index=False).value.mean()
+    right = (
+        alt.Chart(by_steps)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("steps:Q", title="denoising steps"),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        )
+        .properties(width=160, height=200)
+        .facet(column=alt.Column("metric:N", title="quality (scales differ)"))
+        .resolve_scale(y="independent")
+    )
+    return alt.hconcat(left, right).properties(title=f"{title}, {shape}")
