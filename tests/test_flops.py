@@ -42,6 +42,7 @@ def test_efficiency_arithmetic():
                 "steps": 10,
                 "status": "ok",
                 "device_name": "NVIDIA H100 80GB HBM3",
+                "dtype": "bfloat16",
                 "encode_energy_j": 1.0,
                 "encode_duration_s": 0.01,
                 "denoise_energy_j": 500.0,
@@ -71,3 +72,14 @@ def test_efficiency_arithmetic():
     assert table.loc["decode", "achieved_tflops"] == pytest.approx(20.0)
     cpu = phase_efficiency(runs.assign(device_name="cpu"), flops, {})
     assert cpu.utilisation.isna().all()  # no peak known: no utilisation claimed
+    fp32 = phase_efficiency(runs.assign(dtype="float32"), flops, {"NVIDIA H100 80GB HBM3": 989})
+    assert fp32.utilisation.isna().all()  # the peak is for bf16: no utilisation for fp32
+
+
+def test_gpu_peaks_come_from_hardware_yaml():
+    from tests.conftest import REPO
+    from vidcarbon.analysis.efficiency import gpu_peaks
+    from vidcarbon.config import load_hardware
+
+    peaks = gpu_peaks(load_hardware(REPO / "config" / "hardware.yaml"))
+    assert peaks["NVIDIA H100 80GB HBM3"] == 989.0 and peaks["NVIDIA A100-SXM4-80GB"] == 312.0

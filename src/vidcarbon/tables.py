@@ -172,6 +172,28 @@ FLOPS = pa.schema(
     ]
 )
 
+EFFICIENCY = pa.schema(
+    [
+        column("cell_id", pa.string(), "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>"),
+        column("model", pa.string(), "model name, as configured under `models:`"),
+        column("resolution", pa.string(), "Open-Sora resolution name"),
+        column("frames", pa.int32(), "number of video frames"),
+        column("steps", pa.int32(), "number of denoising steps"),
+        column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+        column("phase", pa.string(), "encode | denoise | decode"),
+        column("flops", pa.float64(), "FLOPs of the phase (denoise: steps x one step)"),
+        column("energy_j", pa.float64(), "gross energy of the phase, joules"),
+        column("duration_s", pa.float64(), "wall time of the phase, seconds"),
+        column("j_per_tflop", pa.float64(), "energy per 10^12 FLOPs, joules"),
+        column("achieved_tflops", pa.float64(), "FLOPs / duration, in 10^12 FLOP/s"),
+        column(
+            "utilisation",
+            pa.float64(),
+            "achieved / the GPU's dense bf16 peak (hardware.yaml); null on CPU or other dtypes",
+        ),
+    ]
+)
+
 FINDINGS = pa.schema(
     [
         column(
@@ -551,6 +573,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "traces": TRACES,
     "flops": FLOPS,
     "findings": FINDINGS,
+    "efficiency": EFFICIENCY,
     "carbon": CARBON,
     "carbon_by_time": CARBON_BY_TIME,
     "deferral": DEFERRAL,

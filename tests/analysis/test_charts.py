@@ -304,3 +304,13 @@ def test_steps_chart_never_plots_placeholder_weights(tmp_path):
     spec, text = saved(steps_chart(carbon, quality, "gas", "240p"), tmp_path)
     assert "sharpness" in text and "imaging_quality" not in text
     assert "no data" in json.dumps(steps_chart(carbon, quality, "peat", "240p").to_dict())
+
+
+def test_mean_power_against_video_length(tmp_path):
+    from vidcarbon.analysis import power
+
+    runs = runs_table().assign(generation_duration_s=lambda d: d.energy_j / 250.0)
+    spec, text = saved(power.mean_power_chart(runs), tmp_path)
+    values = next(iter(spec["datasets"].values()))
+    assert {round(v["mean_power_w"], 6) for v in values} == {250.0}
+    assert "no data" in json.dumps(power.mean_power_chart(runs.assign(status="failed")).to_dict())

@@ -1,3 +1,5 @@
+from vidcarbon.analysis.efficiency import gpu_peaks
+
 CHARTS = [
     "rq2_video_vs_text",
     "rq4_steps_carbon_quality",
@@ -45,8 +47,10 @@ rule findings:
         unpack(lambda wildcards: optional_comparison()),
         runs=rules.collect.output.runs,
         carbon=rules.carbon.output.carbon,
+        flops=rules.count_flops.output.flops,
     output:
         findings="results/findings.parquet",
+        efficiency="results/efficiency.parquet",
         summary=report(
             "results/findings.md",
             caption="../report/findings.rst",
@@ -59,6 +63,7 @@ rule findings:
         "../../envs/analysis.yaml"
     params:
         fps=config["fps"],
+        gpu_peaks_tflops=gpu_peaks(vc.load_hardware(config["hardware"])),
         config_hash=vc.config_hash(config["fps"]),
     script:
         "../scripts/findings.py"

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vidcarbon.analysis.efficiency import efficiency_markdown, phase_efficiency
 from vidcarbon.analysis.findings import findings_rows, summary_markdown
 from vidcarbon.tables import provenance, read_table, write_table
 
@@ -13,4 +14,8 @@ if snakemake.input.get("comparison"):
 rows = findings_rows(runs, fps=snakemake.params.fps, carbon=carbon, comparison=comparison)
 meta = provenance(snakemake.params.config_hash, sorted(set(runs.hostname.dropna())), [])
 write_table("findings", rows, snakemake.output.findings, meta)
-Path(snakemake.output.summary).write_text(summary_markdown(pd.DataFrame(rows)))
+flops = read_table("flops", snakemake.input.flops).to_pandas()
+efficiency = phase_efficiency(runs, flops, snakemake.params.gpu_peaks_tflops)
+write_table("efficiency", efficiency.to_dict("records"), snakemake.output.efficiency, meta)
+summary = summary_markdown(pd.DataFrame(rows)) + "\n" + efficiency_markdown(efficiency)
+Path(snakemake.output.summary).write_text(summary)

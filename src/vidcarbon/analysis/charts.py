@@ -63,5 +63,6 @@ def render_measurement_charts(
     chart = alt.vconcat(
         power.trace_chart(trace, title),
         power.statistics_chart(stats, "per-phase power statistics (W, W/s)"),
+        power.mean_power_chart(runs),
     )
     save(chart, out_dir / "power_trace")

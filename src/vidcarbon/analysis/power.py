@@ -113,3 +113,27 @@ def statistics_chart(stats: pd.DataFrame, title: str) -> alt.TopLevelMixin:
         )
         .properties(title=title, width=520)
     )
+
+
+def mean_power_chart(runs: pd.DataFrame) -> alt.TopLevelMixin:
+    """Mean power of generation (energy / time, encode + denoise + decode) against video length."""
+    title = "Mean power against video length"
+    ok = runs[(runs.status == "ok") & runs.energy_j.notna() & (runs.generation_duration_s > 0)]
+    if ok.empty:
+        return no_data(title, "no successful cell")
+    table = ok.assign(mean_power_w=ok.energy_j / ok.generation_duration_s)
+    table = table.groupby(["resolution", "steps", "video_duration_s"], as_index=False)[
+        "mean_power_w"
+    ].mean()
+    return (
+        alt.Chart(table)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("video_duration_s:Q", title="video length (s)"),
+            y=alt.Y("mean_power_w:Q", title="mean power (W)", scale=alt.Scale(zero=False)),
+            color=alt.Color("resolution:N"),
+            strokeDash=alt.StrokeDash("steps:O"),
+            tooltip=["resolution", "steps", "video_duration_s", "mean_power_w"],
+        )
+        .properties(title=title, width=360, height=200)
+    )
