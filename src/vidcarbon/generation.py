@@ -90,6 +90,20 @@ class JobContext:
         return self.record
 
 
+def measured_denoise(meter: Meter, model, embeddings, shape: VideoShape, steps: int, seed: int):
+    """The `denoise` window, split into contiguous `step_i` windows (each ends when the
+    backend reports step i done), so the steps add up to the phase."""
+
+    def on_step(i: int) -> None:
+        meter.end_window(f"step_{i}")
+        if i + 1 < steps:
+            meter.begin_window(f"step_{i + 1}")
+
+    with meter.window("denoise"):
+        meter.begin_window("step_0")
+        return model.denoise(embeddings, shape, steps, seed, on_step=on_step)
+
+
 def encode_prompt(
     backend: str,
     options: dict,
@@ -147,14 +161,7 @@ def generate_cell(
                 latents = model.denoise(embeddings, shape, warmup_steps, seed)
                 model.decode(latents[:, :, :1], VideoShape(1, shape.height, shape.width))
 
-        def on_step(i: int) -> None:
-            meter.end_window(f"step_{i}")
-            if i + 1 < steps:
-                meter.begin_window(f"step_{i + 1}")
-
-        with meter.window("denoise"):
-            meter.begin_window("step_0")
-            latents = model.denoise(embeddings, shape, steps, seed, on_step=on_step)
+        latents = measured_denoise(meter, model, embeddings, shape, steps, seed)
         with meter.window("decode"):
             frames = model.decode(latents, shape)
         write_mp4(video_path, frames, fps)

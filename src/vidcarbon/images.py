@@ -14,7 +14,7 @@ from typing import Any
 from vidcarbon.backends import VideoShape
 from vidcarbon.energy.meter import Meter
 from vidcarbon.errors import ConfigError
-from vidcarbon.generation import JobContext, Measurement
+from vidcarbon.generation import JobContext, Measurement, measured_denoise
 
 # name -> "module:Class" implementing vidcarbon.backends.Backend for one frame.
 IMAGE_BACKENDS: dict[str, str] = {"pixart-tiny": "vidcarbon.backends.pixart_tiny:PixArtTiny"}
@@ -61,17 +61,10 @@ def generate_image(
             with meter.window("warmup"):
                 model.decode(model.denoise(model.encode(prompt), shape, warm, seed), shape)
 
-        def on_step(i: int) -> None:
-            meter.end_window(f"step_{i}")
-            if i + 1 < steps:
-                meter.begin_window(f"step_{i + 1}")
-
         with meter.window("encode"):
             embeddings = model.encode(prompt)
         ctx.record["text_tokens"] = embeddings.get("text_tokens")
-        with meter.window("denoise"):
-            meter.begin_window("step_0")
-            latents = model.denoise(embeddings, shape, steps, seed, on_step=on_step)
+        latents = measured_denoise(meter, model, embeddings, shape, steps, seed)
         with meter.window("decode"):
             frames = model.decode(latents, shape)
         tmp = Path(image_path).with_suffix(".tmp.png")

@@ -88,11 +88,12 @@ def test_llm_and_image_baselines_end_to_end(workdir):
     video = cmp[(cmp.modality == "video") & (cmp.scenario == "paper-100g")]
     assert video.requests.sum() == (runs.status == "ok").sum()
 
-    # a comparison-only change reruns the comparison alone
+    # a comparison-only change reruns the comparison and what reads it, no measured job
     config = llm_config(str(source))
     config["comparison"]["intensities_g_per_kwh"]["coal"] = 900
     workdir.write_config(config)
-    assert job_counts(workdir.snakemake("-n").stdout) == {"video_vs_text": 1, "all": 1}
+    planned = job_counts(workdir.snakemake("-n").stdout)
+    assert planned == {"video_vs_text": 1, "charts": 1, "findings": 1, "all": 1}
 
 
 def test_unknown_dataset_fails_before_any_job(workdir):

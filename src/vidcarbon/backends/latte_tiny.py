@@ -8,7 +8,6 @@ learned variance. It needs no download, so it is the embedded default and the te
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -16,44 +15,20 @@ import numpy as np
 import torch
 
 from vidcarbon.backends.base import VideoShape
+from vidcarbon.backends.tiny_parts import (
+    LATENT_CHANNELS,
+    build_tokenizer,
+    parameter_count,
+    place,
+    resolve_dtype,
+    seed_component,
+    tiny_t5_encoder,
+    tiny_vae,
+)
 from vidcarbon.grid import latent_size
 
 VAE_DOWNSAMPLE = 8
 PATCH = 2
-LATENT_CHANNELS = 4
-
-
-def build_tokenizer():
-    """A unigram T5 tokenizer over ASCII characters and a few words; other characters -> <unk>."""
-    from transformers import T5Tokenizer
-
-    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
-    for char in string.ascii_letters + string.digits + string.punctuation:
-        pieces += [(char, -5.0), ("\u2581" + char, -4.5)]
-    words = [
-        "the",
-        "a",
-        "an",
-        "of",
-        "and",
-        "in",
-        "to",
-        "with",
-        "on",
-        "at",
-        "is",
-        "by",
-        "from",
-        "as",
-        "it",
-        "its",
-        "under",
-        "over",
-        "through",
-        "into",
-    ]
-    pieces += [("\u2581" + w, -3.0) for w in words]
-    return T5Tokenizer(vocab=pieces, extra_ids=0)
 
 
 class LatteTiny:
@@ -74,35 +49,18 @@ class LatteTiny:
         self.device = "cpu"
 
     # -- building -------------------------------------------------------------------------
-    def _seeded(self, offset: int) -> None:
-        torch.manual_seed(self.weights_seed * 1000 + offset)
-
     def load(self, device: str, phases: Collection[str]) -> None:
-        from diffusers import AutoencoderKL, DDPMScheduler, LattePipeline, LatteTransformer3DModel
-        from transformers import T5Config, T5EncoderModel
+        from diffusers import DDPMScheduler, LattePipeline, LatteTransformer3DModel
 
         self.device = device
-        if self.dtype_name == "auto":
-            self.dtype = torch.bfloat16 if device == "cuda" else torch.float32
-        else:
-            self.dtype = getattr(torch, self.dtype_name)
+        self.dtype = resolve_dtype(self.dtype_name, device)
         tokenizer = text_encoder = transformer = vae = None
         if "encode" in phases:
             tokenizer = build_tokenizer()
-            self._seeded(1)
-            text_encoder = T5EncoderModel(
-                T5Config(
-                    vocab_size=len(tokenizer),
-                    d_model=32,
-                    d_kv=8,
-                    d_ff=64,
-                    num_layers=2,
-                    num_heads=4,
-                    feed_forward_proj="gated-gelu",  # T5 v1.1
-                )
-            )
+            seed_component(self.weights_seed, 1)
+            text_encoder = tiny_t5_encoder(len(tokenizer))
         if "denoise" in phases:
-            self._seeded(2)
+            seed_component(self.weights_seed, 2)
             transformer = LatteTransformer3DModel(
                 num_attention_heads=8,
                 attention_head_dim=8,
@@ -119,15 +77,8 @@ class LatteTiny:
                 video_length=16,
             )
         if "decode" in phases or "denoise" in phases:
-            self._seeded(3)
-            vae = AutoencoderKL(
-                latent_channels=LATENT_CHANNELS,
-                norm_num_groups=8,
-                block_out_channels=(8, 16, 16, 16),
-                layers_per_block=1,
-                down_block_types=("DownEncoderBlock2D",) * 4,
-                up_block_types=("UpDecoderBlock2D",) * 4,
-            )
+            seed_component(self.weights_seed, 3)
+            vae = tiny_vae()
         scheduler = DDPMScheduler(
             num_train_timesteps=1000, beta_schedule="linear", variance_type="learned_range"
         )
@@ -139,19 +90,11 @@ class LatteTiny:
             scheduler=scheduler,
         )
         pipe.set_progress_bar_config(disable=True)
-        for module in (text_encoder, transformer, vae):
-            if module is not None:
-                module.to(device=device)
-                if self.dtype != torch.float32:
-                    module.to(dtype=self.dtype)
-                module.eval()
+        place((text_encoder, transformer, vae), device, self.dtype)
         self.pipe = pipe
 
     def describe(self) -> dict[str, Any]:
         pipe = self.pipe
-
-        def n_params(module) -> int | None:
-            return None if module is None else sum(p.numel() for p in module.parameters())
 
         attention = None
         if pipe.transformer is not None:
@@ -164,9 +107,9 @@ class LatteTiny:
         return {
             "dtype": str(self.dtype).removeprefix("torch."),
             "attention": attention,
-            "params_text_encoder": n_params(pipe.text_encoder),
-            "params_transformer": n_params(pipe.transformer),
-            "params_vae": n_params(pipe.vae),
+            "params_text_encoder": parameter_count(pipe.text_encoder),
+            "params_transformer": parameter_count(pipe.transformer),
+            "params_vae": parameter_count(pipe.vae),
         }
 
     # -- the three phases ----------------------------------------------------------------

@@ -15,11 +15,20 @@ import numpy as np
 import torch
 
 from vidcarbon.backends.base import VideoShape
+from vidcarbon.backends.tiny_parts import (
+    LATENT_CHANNELS,
+    build_tokenizer,
+    parameter_count,
+    place,
+    resolve_dtype,
+    seed_component,
+    tiny_t5_encoder,
+    tiny_vae,
+)
 from vidcarbon.grid import latent_size
 
 VAE_DOWNSAMPLE = 8
 PATCH = 2
-LATENT_CHANNELS = 4
 MIN_STEPS = 2
 
 
@@ -42,42 +51,22 @@ class PixArtTiny:
         self.pipe = None
         self.device = "cpu"
 
-    def _seeded(self, offset: int) -> None:
-        torch.manual_seed(self.weights_seed * 1000 + offset)
-
     def load(self, device: str, phases: Collection[str]) -> None:
         from diffusers import (
-            AutoencoderKL,
             DPMSolverMultistepScheduler,
             PixArtAlphaPipeline,
             PixArtTransformer2DModel,
         )
-        from transformers import T5Config, T5EncoderModel
-
-        from vidcarbon.backends.latte_tiny import build_tokenizer
 
         self.device = device
-        if self.dtype_name == "auto":
-            self.dtype = torch.bfloat16 if device == "cuda" else torch.float32
-        else:
-            self.dtype = getattr(torch, self.dtype_name)
+        self.dtype = resolve_dtype(self.dtype_name, device)
         tokenizer = text_encoder = transformer = vae = None
         if "encode" in phases:
             tokenizer = build_tokenizer()
-            self._seeded(1)
-            text_encoder = T5EncoderModel(
-                T5Config(
-                    vocab_size=len(tokenizer),
-                    d_model=32,
-                    d_kv=8,
-                    d_ff=64,
-                    num_layers=2,
-                    num_heads=4,
-                    feed_forward_proj="gated-gelu",
-                )
-            )
+            seed_component(self.weights_seed, 1)
+            text_encoder = tiny_t5_encoder(len(tokenizer))
         if "denoise" in phases:
-            self._seeded(2)
+            seed_component(self.weights_seed, 2)
             transformer = PixArtTransformer2DModel(
                 num_attention_heads=8,
                 attention_head_dim=8,
@@ -97,15 +86,8 @@ class PixArtTiny:
                 use_additional_conditions=False,
             )
         if "decode" in phases or "denoise" in phases:
-            self._seeded(3)
-            vae = AutoencoderKL(
-                latent_channels=LATENT_CHANNELS,
-                norm_num_groups=8,
-                block_out_channels=(8, 16, 16, 16),
-                layers_per_block=1,
-                down_block_types=("DownEncoderBlock2D",) * 4,
-                up_block_types=("UpDecoderBlock2D",) * 4,
-            )
+            seed_component(self.weights_seed, 3)
+            vae = tiny_vae()
         pipe = PixArtAlphaPipeline(
             tokenizer=tokenizer,
             text_encoder=text_encoder,
@@ -114,25 +96,17 @@ class PixArtTiny:
             scheduler=DPMSolverMultistepScheduler(),  # PixArt-α's sampler (DPM-Solver)
         )
         pipe.set_progress_bar_config(disable=True)
-        for module in (text_encoder, transformer, vae):
-            if module is not None:
-                module.to(device=device)
-                if self.dtype != torch.float32:
-                    module.to(dtype=self.dtype)
-                module.eval()
+        place((text_encoder, transformer, vae), device, self.dtype)
         self.pipe = pipe
 
     def describe(self) -> dict[str, Any]:
         pipe = self.pipe
 
-        def n_params(module) -> int | None:
-            return None if module is None else sum(p.numel() for p in module.parameters())
-
         return {
             "dtype": str(self.dtype).removeprefix("torch."),
-            "params_text_encoder": n_params(pipe.text_encoder),
-            "params_transformer": n_params(pipe.transformer),
-            "params_vae": n_params(pipe.vae),
+            "params_text_encoder": parameter_count(pipe.text_encoder),
+            "params_transformer": parameter_count(pipe.transformer),
+            "params_vae": parameter_count(pipe.vae),
         }
 
     @torch.inference_mode()

@@ -85,7 +85,7 @@ def load_llm(spec: LlmSpec, device: str) -> LoadedLlm:
     if spec.model == TINY:
         from transformers import LlamaConfig, LlamaForCausalLM
 
-        from vidcarbon.backends.latte_tiny import build_tokenizer
+        from vidcarbon.backends.tiny_parts import build_tokenizer
 
         tokenizer = build_tokenizer()
         torch.manual_seed(spec.weights_seed)

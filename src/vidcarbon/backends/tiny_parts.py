@@ -1,0 +1,101 @@
+"""Parts shared by the toy models built in code (latte-tiny, pixart-tiny, llama-tiny):
+a tokenizer that needs no download, a T5 v1.1-style encoder, a KL VAE with 8x spatial
+downsampling, seeded initialisation and device/dtype placement."""
+
+from __future__ import annotations
+
+import string
+
+import torch
+
+LATENT_CHANNELS = 4
+
+
+def build_tokenizer():
+    """A unigram T5 tokenizer over ASCII characters and a few words; other characters -> <unk>."""
+    from transformers import T5Tokenizer
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -2.0)]
+    for char in string.ascii_letters + string.digits + string.punctuation:
+        pieces += [(char, -5.0), ("\u2581" + char, -4.5)]
+    words = [
+        "the",
+        "a",
+        "an",
+        "of",
+        "and",
+        "in",
+        "to",
+        "with",
+        "on",
+        "at",
+        "is",
+        "by",
+        "from",
+        "as",
+        "it",
+        "its",
+        "under",
+        "over",
+        "through",
+        "into",
+    ]
+    pieces += [("\u2581" + w, -3.0) for w in words]
+    return T5Tokenizer(vocab=pieces, extra_ids=0)
+
+
+def resolve_dtype(name: str, device: str) -> torch.dtype:
+    """'auto' is bfloat16 on cuda and float32 on cpu; otherwise the torch dtype named."""
+    if name == "auto":
+        return torch.bfloat16 if device == "cuda" else torch.float32
+    return getattr(torch, name)
+
+
+def seed_component(weights_seed: int, component: int) -> None:
+    """Seed torch before building one component, so its random weights depend on nothing else."""
+    torch.manual_seed(weights_seed * 1000 + component)
+
+
+def tiny_t5_encoder(vocab_size: int):
+    """A 2-layer T5 v1.1-style encoder (gated-GELU feed-forward), d_model 32."""
+    from transformers import T5Config, T5EncoderModel
+
+    return T5EncoderModel(
+        T5Config(
+            vocab_size=vocab_size,
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=2,
+            num_heads=4,
+            feed_forward_proj="gated-gelu",
+        )
+    )
+
+
+def tiny_vae():
+    """A KL autoencoder with 4 latent channels and 8x spatial downsampling, like SD's VAE."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        latent_channels=LATENT_CHANNELS,
+        norm_num_groups=8,
+        block_out_channels=(8, 16, 16, 16),
+        layers_per_block=1,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+    )
+
+
+def place(modules, device: str, dtype: torch.dtype) -> None:
+    """Move the built modules (None skipped) to `device` and `dtype`, in eval mode."""
+    for module in modules:
+        if module is not None:
+            module.to(device=device)
+            if dtype != torch.float32:
+                module.to(dtype=dtype)
+            module.eval()
+
+
+def parameter_count(module) -> int | None:
+    return None if module is None else sum(p.numel() for p in module.parameters())
