@@ -63,7 +63,7 @@ def test_resolution_fit_recovers_the_exponent_and_normalises(tmp_path):
     runs["energy_j"] = 3e-4 * (runs.height * runs.width) ** 1.5
     table, fit = scaling.resolution_scaling(runs, reference="240p")
     assert fit["pixels"].value == pytest.approx(1.5, abs=1e-6)
-    assert table.set_index("resolution").relative_energy["240p"] == pytest.approx(1.0)
+    assert table.set_index("resolution").relative["240p"] == pytest.approx(1.0)
     _, text = saved(scaling.resolution_chart(runs), tmp_path)
     assert "pixels^1.50" in text
 
@@ -74,7 +74,10 @@ def test_duration_fit_is_linear(tmp_path):
     _, fit = scaling.duration_scaling(runs)
     assert fit["video_duration_s"].value == pytest.approx(2.0)
     _, text = saved(scaling.duration_chart(runs), tmp_path)
-    assert "2.0 J per second of video" in text
+    assert "2 J per second of video" in text
+    carbon = runs.assign(total_g=runs.energy_j * 1e-4)
+    _, text = saved(scaling.duration_chart(carbon, "total_g", " (gas)"), tmp_path, "carbon")
+    assert "Carbon per video against duration (gas): 0.0002 g CO2e per second" in text
 
 
 def test_charts_say_no_data_or_skip_the_fit_instead_of_failing(tmp_path):

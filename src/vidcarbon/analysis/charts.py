@@ -55,8 +55,13 @@ def render_measurement_charts(
     deferral = read_table("deferral", deferral_path).to_pandas()
     save(carbon_time.time_chart(by_time, deferral), out_dir / "carbon_by_time")
     save(phases.phase_share_chart(runs), out_dir / "rq3_phase_shares")
-    save(scaling.resolution_chart(runs, reference_resolution), out_dir / "rq5_resolution")
-    save(scaling.duration_chart(runs), out_dir / "rq5_duration")
+    at_scenario = carbon[carbon.scenario == scenario]
+    note = f" ({scenario})"
+    save(
+        scaling.resolution_chart(at_scenario, reference_resolution, "total_g", note),
+        out_dir / "rq5_resolution",
+    )
+    save(scaling.duration_chart(at_scenario, "total_g", note), out_dir / "rq5_duration")
     trace = power.prompt_to_video(traces, runs, trace_cell)
     title = f"Power from prompt to video: {trace_cell or 'most expensive cell'}"
     stats = power.phase_statistics(trace, idle_power_w) if not trace.empty else trace
