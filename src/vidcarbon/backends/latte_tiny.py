@@ -8,109 +8,51 @@ learned variance. It needs no download, so it is the embedded default and the te
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
 from vidcarbon.backends.base import VideoShape
-from vidcarbon.backends.tiny_parts import (
-    LATENT_CHANNELS,
-    build_tokenizer,
-    parameter_count,
-    place,
-    resolve_dtype,
-    seed_component,
-    tiny_t5_encoder,
-    tiny_vae,
-)
+from vidcarbon.backends.tiny_parts import LATENT_CHANNELS, TinyDiffusionBackend
 from vidcarbon.grid import latent_size
 
 VAE_DOWNSAMPLE = 8
 PATCH = 2
 
 
-class LatteTiny:
+class LatteTiny(TinyDiffusionBackend):
     """Latte at toy size; options: guidance_scale, weights_seed, max_text_tokens, dtype."""
 
-    def __init__(
-        self,
-        guidance_scale: float = 7.0,
-        weights_seed: int = 0,
-        max_text_tokens: int = 120,
-        dtype: str = "auto",
-    ):
-        self.guidance_scale = float(guidance_scale)
-        self.weights_seed = int(weights_seed)
-        self.max_text_tokens = int(max_text_tokens)
-        self.dtype_name = dtype
-        self.pipe = None
-        self.device = "cpu"
+    default_guidance_scale = 7.0
 
-    # -- building -------------------------------------------------------------------------
-    def load(self, device: str, phases: Collection[str]) -> None:
-        from diffusers import DDPMScheduler, LattePipeline, LatteTransformer3DModel
+    def build_denoiser(self):
+        from diffusers import LatteTransformer3DModel
 
-        self.device = device
-        self.dtype = resolve_dtype(self.dtype_name, device)
-        tokenizer = text_encoder = transformer = vae = None
-        if "encode" in phases:
-            tokenizer = build_tokenizer()
-            seed_component(self.weights_seed, 1)
-            text_encoder = tiny_t5_encoder(len(tokenizer))
-        if "denoise" in phases:
-            seed_component(self.weights_seed, 2)
-            transformer = LatteTransformer3DModel(
-                num_attention_heads=8,
-                attention_head_dim=8,
-                in_channels=LATENT_CHANNELS,
-                out_channels=2 * LATENT_CHANNELS,  # learned sigma
-                num_layers=4,
-                cross_attention_dim=64,
-                sample_size=18,
-                patch_size=PATCH,
-                norm_type="ada_norm_single",
-                num_embeds_ada_norm=1000,
-                caption_channels=32,
-                activation_fn="gelu-approximate",
-                video_length=16,
-            )
-        if "decode" in phases or "denoise" in phases:
-            seed_component(self.weights_seed, 3)
-            vae = tiny_vae()
+        return LatteTransformer3DModel(
+            num_attention_heads=8,
+            attention_head_dim=8,
+            in_channels=LATENT_CHANNELS,
+            out_channels=2 * LATENT_CHANNELS,  # learned sigma
+            num_layers=4,
+            cross_attention_dim=64,
+            sample_size=18,
+            patch_size=PATCH,
+            norm_type="ada_norm_single",
+            num_embeds_ada_norm=1000,
+            caption_channels=32,
+            activation_fn="gelu-approximate",
+            video_length=16,
+        )
+
+    def build_pipeline(self, **components):
+        from diffusers import DDPMScheduler, LattePipeline
+
         scheduler = DDPMScheduler(
             num_train_timesteps=1000, beta_schedule="linear", variance_type="learned_range"
         )
-        pipe = LattePipeline(
-            tokenizer=tokenizer,
-            text_encoder=text_encoder,
-            vae=vae,
-            transformer=transformer,
-            scheduler=scheduler,
-        )
-        pipe.set_progress_bar_config(disable=True)
-        place((text_encoder, transformer, vae), device, self.dtype)
-        self.pipe = pipe
-
-    def describe(self) -> dict[str, Any]:
-        pipe = self.pipe
-
-        attention = None
-        if pipe.transformer is not None:
-            processors = {
-                type(m.processor).__name__
-                for m in pipe.transformer.modules()
-                if hasattr(m, "processor")
-            }
-            attention = ",".join(sorted(processors))
-        return {
-            "dtype": str(self.dtype).removeprefix("torch."),
-            "attention": attention,
-            "params_text_encoder": parameter_count(pipe.text_encoder),
-            "params_transformer": parameter_count(pipe.transformer),
-            "params_vae": parameter_count(pipe.vae),
-        }
+        return LattePipeline(scheduler=scheduler, **components)
 
     # -- the three phases ----------------------------------------------------------------
     @torch.inference_mode()

@@ -8,23 +8,14 @@ with one frame (`VideoShape(1, height, width)`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
 from vidcarbon.backends.base import VideoShape
-from vidcarbon.backends.tiny_parts import (
-    LATENT_CHANNELS,
-    build_tokenizer,
-    parameter_count,
-    place,
-    resolve_dtype,
-    seed_component,
-    tiny_t5_encoder,
-    tiny_vae,
-)
+from vidcarbon.backends.tiny_parts import LATENT_CHANNELS, TinyDiffusionBackend
 from vidcarbon.grid import latent_size
 
 VAE_DOWNSAMPLE = 8
@@ -32,82 +23,39 @@ PATCH = 2
 MIN_STEPS = 2
 
 
-class PixArtTiny:
+class PixArtTiny(TinyDiffusionBackend):
     """PixArt-α at toy size; options: guidance_scale, weights_seed, max_text_tokens, dtype."""
 
+    default_guidance_scale = 4.5
     min_steps = MIN_STEPS
 
-    def __init__(
-        self,
-        guidance_scale: float = 4.5,
-        weights_seed: int = 0,
-        max_text_tokens: int = 120,
-        dtype: str = "auto",
-    ):
-        self.guidance_scale = float(guidance_scale)
-        self.weights_seed = int(weights_seed)
-        self.max_text_tokens = int(max_text_tokens)
-        self.dtype_name = dtype
-        self.pipe = None
-        self.device = "cpu"
+    def build_denoiser(self):
+        from diffusers import PixArtTransformer2DModel
 
-    def load(self, device: str, phases: Collection[str]) -> None:
-        from diffusers import (
-            DPMSolverMultistepScheduler,
-            PixArtAlphaPipeline,
-            PixArtTransformer2DModel,
+        return PixArtTransformer2DModel(
+            num_attention_heads=8,
+            attention_head_dim=8,
+            in_channels=LATENT_CHANNELS,
+            out_channels=2 * LATENT_CHANNELS,  # learned sigma
+            num_layers=4,
+            cross_attention_dim=64,
+            sample_size=18,
+            patch_size=PATCH,
+            norm_type="ada_norm_single",
+            norm_elementwise_affine=False,
+            norm_eps=1e-6,
+            num_embeds_ada_norm=1000,
+            caption_channels=32,
+            activation_fn="gelu-approximate",
+            attention_bias=True,
+            use_additional_conditions=False,
         )
 
-        self.device = device
-        self.dtype = resolve_dtype(self.dtype_name, device)
-        tokenizer = text_encoder = transformer = vae = None
-        if "encode" in phases:
-            tokenizer = build_tokenizer()
-            seed_component(self.weights_seed, 1)
-            text_encoder = tiny_t5_encoder(len(tokenizer))
-        if "denoise" in phases:
-            seed_component(self.weights_seed, 2)
-            transformer = PixArtTransformer2DModel(
-                num_attention_heads=8,
-                attention_head_dim=8,
-                in_channels=LATENT_CHANNELS,
-                out_channels=2 * LATENT_CHANNELS,  # learned sigma
-                num_layers=4,
-                cross_attention_dim=64,
-                sample_size=18,
-                patch_size=PATCH,
-                norm_type="ada_norm_single",
-                norm_elementwise_affine=False,
-                norm_eps=1e-6,
-                num_embeds_ada_norm=1000,
-                caption_channels=32,
-                activation_fn="gelu-approximate",
-                attention_bias=True,
-                use_additional_conditions=False,
-            )
-        if "decode" in phases or "denoise" in phases:
-            seed_component(self.weights_seed, 3)
-            vae = tiny_vae()
-        pipe = PixArtAlphaPipeline(
-            tokenizer=tokenizer,
-            text_encoder=text_encoder,
-            vae=vae,
-            transformer=transformer,
-            scheduler=DPMSolverMultistepScheduler(),  # PixArt-α's sampler (DPM-Solver)
-        )
-        pipe.set_progress_bar_config(disable=True)
-        place((text_encoder, transformer, vae), device, self.dtype)
-        self.pipe = pipe
+    def build_pipeline(self, **components):
+        from diffusers import DPMSolverMultistepScheduler, PixArtAlphaPipeline
 
-    def describe(self) -> dict[str, Any]:
-        pipe = self.pipe
-
-        return {
-            "dtype": str(self.dtype).removeprefix("torch."),
-            "params_text_encoder": parameter_count(pipe.text_encoder),
-            "params_transformer": parameter_count(pipe.transformer),
-            "params_vae": parameter_count(pipe.vae),
-        }
+        # PixArt-α's sampler (DPM-Solver)
+        return PixArtAlphaPipeline(scheduler=DPMSolverMultistepScheduler(), **components)
 
     @torch.inference_mode()
     def encode(self, prompt: str) -> dict[str, Any]:

@@ -99,3 +99,71 @@ def place(modules, device: str, dtype: torch.dtype) -> None:
 
 def parameter_count(module) -> int | None:
     return None if module is None else sum(p.numel() for p in module.parameters())
+
+
+class TinyDiffusionBackend:
+    """The common frame of the toy diffusion backends: options, building the components the
+    requested phases need (seeded per component), and describing them. A subclass names its
+    denoiser, scheduler and diffusers pipeline, and implements the three phases."""
+
+    default_guidance_scale = 7.0
+
+    def __init__(
+        self,
+        guidance_scale: float | None = None,
+        weights_seed: int = 0,
+        max_text_tokens: int = 120,
+        dtype: str = "auto",
+    ):
+        scale = self.default_guidance_scale if guidance_scale is None else guidance_scale
+        self.guidance_scale = float(scale)
+        self.weights_seed = int(weights_seed)
+        self.max_text_tokens = int(max_text_tokens)
+        self.dtype_name = dtype
+        self.pipe = None
+        self.device = "cpu"
+
+    def build_denoiser(self):
+        raise NotImplementedError
+
+    def build_pipeline(self, **components):
+        raise NotImplementedError
+
+    def load(self, device: str, phases) -> None:
+        self.device = device
+        self.dtype = resolve_dtype(self.dtype_name, device)
+        tokenizer = text_encoder = transformer = vae = None
+        if "encode" in phases:
+            tokenizer = build_tokenizer()
+            seed_component(self.weights_seed, 1)
+            text_encoder = tiny_t5_encoder(len(tokenizer))
+        if "denoise" in phases:
+            seed_component(self.weights_seed, 2)
+            transformer = self.build_denoiser()
+        if "decode" in phases or "denoise" in phases:
+            seed_component(self.weights_seed, 3)
+            vae = tiny_vae()
+        pipe = self.build_pipeline(
+            tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer
+        )
+        pipe.set_progress_bar_config(disable=True)
+        place((text_encoder, transformer, vae), device, self.dtype)
+        self.pipe = pipe
+
+    def describe(self) -> dict:
+        pipe = self.pipe
+        attention = None
+        if pipe.transformer is not None:
+            processors = {
+                type(m.processor).__name__
+                for m in pipe.transformer.modules()
+                if hasattr(m, "processor")
+            }
+            attention = ",".join(sorted(processors))
+        return {
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "attention": attention,
+            "params_text_encoder": parameter_count(pipe.text_encoder),
+            "params_transformer": parameter_count(pipe.transformer),
+            "params_vae": parameter_count(pipe.vae),
+        }
