@@ -7,13 +7,11 @@ frames, fps and a video path, and the video analysis would have to filter images
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
-from vidcarbon.backends import VideoShape
+from vidcarbon.backends import VideoShape, check_backend, create_backend
 from vidcarbon.energy.meter import Meter
-from vidcarbon.errors import ConfigError
 from vidcarbon.generation import JobContext, Measurement, measured_denoise
 
 # name -> "module:Class" implementing vidcarbon.backends.Backend for one frame.
@@ -21,17 +19,11 @@ IMAGE_BACKENDS: dict[str, str] = {"pixart-tiny": "vidcarbon.backends.pixart_tiny
 
 
 def check_image_backend(name: str, key: str = "image.models") -> None:
-    if name not in IMAGE_BACKENDS and ":" not in name:
-        raise ConfigError(
-            f"config key '{key}': unknown image backend {name!r}; allowed: "
-            f"{', '.join(IMAGE_BACKENDS)}, or 'module:Class'"
-        )
+    check_backend(name, key, registry=IMAGE_BACKENDS, kind="image backend")
 
 
 def create_image_backend(name: str, options: dict):
-    check_image_backend(name)
-    module_name, class_name = IMAGE_BACKENDS.get(name, name).split(":")
-    return getattr(importlib.import_module(module_name), class_name)(**options)
+    return create_backend(name, options, registry=IMAGE_BACKENDS)
 
 
 def generate_image(

@@ -170,10 +170,20 @@ def _power_law_over_varying(cells: pd.DataFrame):
     return fit_power_law(cells.energy_j, **{k: v for k, v in variables.items() if v.nunique() > 1})
 
 
-def _resolution_claim(model: str, cells: pd.DataFrame) -> list[Finding]:
-    name = "energy near-quadratic in resolution: exponent of pixels"
-    paper = "about 1 in pixels (quadratic in side length); 720p ≈ 10x 240p"
-    if cells.resolution.nunique() < 2:
+def _exponent_claim(
+    model: str,
+    cells: pd.DataFrame,
+    name: str,
+    variable: str,
+    grid_key: str,
+    grid_word: str,
+    paper: str,
+    holds,
+    detail,
+) -> list[Finding]:
+    """A claim about the fitted exponent of `variable`: `holds(coefficient)` decides, and
+    `detail(coefficient)` says how. Not measured while `grid_key` has fewer than 2 values."""
+    if cells[grid_key].nunique() < 2:
         return [
             Finding(
                 "claim",
@@ -181,12 +191,11 @@ def _resolution_claim(model: str, cells: pd.DataFrame) -> list[Finding]:
                 name,
                 paper_value=paper,
                 verdict=NOT_MEASURED,
-                detail="needs 2 or more resolutions",
+                detail=f"needs 2 or more values of {grid_key}",
             )
         ]
     fit = _power_law_over_varying(cells)
-    c = fit["pixels"]
-    ratio_720 = (720 * 1280 / (240 * 426)) ** c.value
+    c = fit[variable]
     return [
         Finding(
             "claim",
@@ -198,42 +207,41 @@ def _resolution_claim(model: str, cells: pd.DataFrame) -> list[Finding]:
             fit.r2,
             fit.n,
             paper_value=paper,
-            verdict=HOLDS if c.ci_high >= 0.9 else FAILS,
-            detail=f"implied 720p/240p ratio {ratio_720:.1f}x; held if CI reaches 0.9",
+            verdict=HOLDS if holds(c) else FAILS,
+            detail=detail(c),
         )
     ]
+
+
+def _resolution_claim(model: str, cells: pd.DataFrame) -> list[Finding]:
+    return _exponent_claim(
+        model,
+        cells,
+        "energy near-quadratic in resolution: exponent of pixels",
+        "pixels",
+        "resolution",
+        "resolutions",
+        "about 1 in pixels (quadratic in side length); 720p ≈ 10x 240p",
+        holds=lambda c: c.ci_high >= 0.9,
+        detail=lambda c: (
+            f"implied 720p/240p ratio {(720 * 1280 / (240 * 426)) ** c.value:.1f}x; "
+            "held if CI reaches 0.9"
+        ),
+    )
 
 
 def _duration_claim(model: str, cells: pd.DataFrame) -> list[Finding]:
-    name = "energy linear in duration: exponent of frames"
-    if cells.frames.nunique() < 2:
-        return [
-            Finding(
-                "claim",
-                model,
-                name,
-                paper_value="linear",
-                verdict=NOT_MEASURED,
-                detail="needs 2 or more durations",
-            )
-        ]
-    fit = _power_law_over_varying(cells)
-    c = fit["frames"]
-    return [
-        Finding(
-            "claim",
-            model,
-            name,
-            c.value,
-            c.ci_low,
-            c.ci_high,
-            fit.r2,
-            fit.n,
-            paper_value="linear (exponent 1)",
-            verdict=HOLDS if c.ci_low <= 1.1 and c.ci_high >= 0.9 else FAILS,
-            detail="held if the 95 % CI reaches into 0.9..1.1",
-        )
-    ]
+    return _exponent_claim(
+        model,
+        cells,
+        "energy linear in duration: exponent of frames",
+        "frames",
+        "frames",
+        "durations",
+        "linear (exponent 1)",
+        holds=lambda c: c.ci_low <= 1.1 and c.ci_high >= 0.9,
+        detail=lambda c: "held if the 95 % CI reaches into 0.9..1.1",
+    )
 
 
 def carbon_claims(carbon: pd.DataFrame) -> list[Finding]:

@@ -19,21 +19,23 @@ _CUSTOM = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 __all__ = ["REGISTRY", "Backend", "VideoShape", "check_backend", "create_backend"]
 
 
-def check_backend(name: str, key: str = "backend") -> None:
-    """Raise ConfigError unless `name` is registered or an importable 'module:Class' path."""
-    if name in REGISTRY:
+def check_backend(
+    name: str, key: str = "backend", registry: dict[str, str] = REGISTRY, kind: str = "backend"
+) -> None:
+    """Raise ConfigError unless `name` is in `registry` or an importable 'module:Class' path."""
+    if name in registry:
         return
     if _CUSTOM.match(name) and importlib.util.find_spec(name.split(":")[0]) is not None:
         return
     raise ConfigError(
-        f"config key '{key}': unknown backend {name!r}; allowed: {', '.join(REGISTRY)}, "
+        f"config key '{key}': unknown {kind} {name!r}; allowed: {', '.join(registry)}, "
         "or 'module:Class' naming an importable class that implements vidcarbon.backends.Backend"
     )
 
 
-def create_backend(name: str, options: dict) -> Backend:
-    """Instantiate the backend `name` with its config `options`."""
-    check_backend(name)
-    module_name, class_name = REGISTRY.get(name, name).split(":")
+def create_backend(name: str, options: dict, registry: dict[str, str] = REGISTRY) -> Backend:
+    """Instantiate the backend `name` (from `registry`) with its config `options`."""
+    check_backend(name, registry=registry)
+    module_name, class_name = registry.get(name, name).split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     return cls(**options)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from vidcarbon.backends.base import VideoShape
-from vidcarbon.backends.tiny_parts import LATENT_CHANNELS, TinyDiffusionBackend
+from vidcarbon.backends.tiny_parts import LATENT_CHANNELS, TinyDiffusionBackend, to_uint8_frames
 from vidcarbon.grid import latent_size
 
 VAE_DOWNSAMPLE = 8
@@ -130,7 +130,4 @@ class LatteTiny(TinyDiffusionBackend):
         frames = latents.shape[2]
         video = self.pipe.decode_latents(latents, video_length=frames, decode_chunk_size=frames)
         video = self.pipe.video_processor.postprocess_video(video=video, output_type="np")[0]
-        top = (video.shape[1] - shape.height) // 2
-        left = (video.shape[2] - shape.width) // 2
-        video = video[:, top : top + shape.height, left : left + shape.width]
-        return (np.clip(video, 0.0, 1.0) * 255).round().astype(np.uint8)
+        return to_uint8_frames(video, shape.height, shape.width)

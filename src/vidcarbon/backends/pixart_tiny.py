@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from vidcarbon.backends.base import VideoShape
-from vidcarbon.backends.tiny_parts import LATENT_CHANNELS, TinyDiffusionBackend
+from vidcarbon.backends.tiny_parts import LATENT_CHANNELS, TinyDiffusionBackend, to_uint8_frames
 from vidcarbon.grid import latent_size
 
 VAE_DOWNSAMPLE = 8
@@ -122,7 +122,4 @@ class PixArtTiny(TinyDiffusionBackend):
         vae = self.pipe.vae
         image = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
         image = self.pipe.image_processor.postprocess(image, output_type="np")
-        top = (image.shape[1] - shape.height) // 2
-        left = (image.shape[2] - shape.width) // 2
-        image = image[:, top : top + shape.height, left : left + shape.width]
-        return (np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8)
+        return to_uint8_frames(image, shape.height, shape.width)

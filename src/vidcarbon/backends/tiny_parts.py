@@ -97,6 +97,17 @@ def place(modules, device: str, dtype: torch.dtype) -> None:
             module.eval()
 
 
+def to_uint8_frames(frames, height: int, width: int):
+    """Float frames in [0, 1], (n, padded height, padded width, 3), centre-cropped to
+    `height` x `width` (the latent was padded to the patch size) and converted to uint8."""
+    import numpy as np
+
+    top = (frames.shape[1] - height) // 2
+    left = (frames.shape[2] - width) // 2
+    frames = frames[:, top : top + height, left : left + width]
+    return (np.clip(frames, 0.0, 1.0) * 255).round().astype(np.uint8)
+
+
 def parameter_count(module) -> int | None:
     return None if module is None else sum(p.numel() for p in module.parameters())
 
