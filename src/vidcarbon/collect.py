@@ -65,6 +65,7 @@ def run_row(gen: dict, enc: dict, idle_w: dict[str, float]) -> dict[str, Any]:
                 "fps",
                 "video_duration_s",
                 "hostname",
+                "slurm_job_id",
                 "device",
                 "threads",
                 "video_path",

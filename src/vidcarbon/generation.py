@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import socket
 import traceback
 import uuid
@@ -60,6 +61,7 @@ class JobContext:
             error=None,
             started_at=dt.datetime.now(dt.UTC).isoformat(),
             hostname=socket.gethostname(),
+            slurm_job_id=os.environ.get("SLURM_JOB_ID"),
             device=self.measurement.device,
             device_names=self.meter.device_names,
             methods=self.meter.methods,

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from vidcarbon import __version__
 from vidcarbon.errors import SchemaMismatch
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 PHASES = ("encode", "denoise", "decode")
 COMPONENTS = ("gpu", "cpu", "dram")
 
@@ -117,6 +117,7 @@ RUNS = pa.schema(
         column("status", pa.string(), "ok | oom | failed | killed", False),
         column("error", pa.string(), "error text when status is not ok"),
         column("hostname", pa.string(), "host that ran the generation"),
+        column("slurm_job_id", pa.string(), "SLURM job id of the generation job (null: not SLURM)"),
         column("device", pa.string(), "cpu | cuda"),
         column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
         column("dtype", pa.string(), "dtype of the denoiser"),

@@ -8,7 +8,7 @@ memory and failure), waits for it, and answers with its exit status. A client th
 
 Only third-party libraries are preloaded; vidcarbon's own modules are imported by each child
 after the fork, so an edited package is always picked up. Set VIDCARBON_WARM_WORKER=0 to run
-every job in a cold `python -m vidcarbon.worker` process instead.
+every job in a cold `python -m vidcarbon.worker` process instead (the default in SLURM jobs).
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ IDLE_S = 30.0
 
 
 def enabled() -> bool:
+    """Off with VIDCARBON_WARM_WORKER=0, and inside SLURM jobs: a server forked there would
+    outlive the job step (or be killed with it) and could serve another job's steps."""
+    if "SLURM_JOB_ID" in os.environ:
+        return False
     return os.environ.get("VIDCARBON_WARM_WORKER", "1") != "0"
 
 

@@ -37,3 +37,12 @@ def all_encode_records():
     return sorted(
         {f"results/encode/{c.model}/{c.prompt}.json" for c in CELLS},
     )
+
+
+def check_cluster():
+    """On `--executor slurm`: stop before the first sbatch if a partition or GPU model is wrong."""
+    from vidcarbon.cluster import check_slurm_jobs
+
+    plugin = workflow.executor_plugin
+    if plugin is not None and plugin.cli_prefix == "slurm":
+        check_slurm_jobs(workflow.dag.needrun_jobs())

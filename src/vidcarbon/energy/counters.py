@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from typing import Protocol
@@ -170,8 +171,9 @@ def detect_counters(
             gpus = get_gpus()
         except Exception as exc:
             raise BackendUnavailable(
-                f"device 'cuda' was requested but no GPU can be read here ({exc}); "
-                "run this job on a GPU node, or set device: cpu in the config"
+                f"device 'cuda' was requested but host {socket.gethostname()!r} has no GPU "
+                f"that NVML can read ({exc}); run this job on a GPU node (on SLURM: the rule's "
+                "gpu resource in workflow/profiles/default/profile.yaml), or set device: cpu"
             ) from exc
         if gpus.supports_get_total_energy_consumption(0):
             counters.append(NvmlEnergyCounter(gpus, 0))

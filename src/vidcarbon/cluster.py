@@ -1,0 +1,92 @@
+"""Before submitting to SLURM: check that the partitions and GPU models the jobs ask for exist.
+
+sbatch alone answers a wrong GPU model with "Requested node configuration is not available",
+which names neither what was asked nor what the cluster has. `check_requests` does both.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable
+
+from vidcarbon.errors import ConfigError
+
+PROFILE = "slurm/profile.yaml"
+
+
+def sinfo_inventory() -> dict[str, set[str]]:
+    """Partition -> GPU types, from this cluster's `sinfo`."""
+    out = subprocess.run(
+        ["sinfo", "--noheader", "--format=%R|%G"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    return parse_sinfo(out)
+
+
+def parse_sinfo(out: str) -> dict[str, set[str]]:
+    """Partition -> the GPU types in its nodes' GRES, from `sinfo --format=%R|%G` lines such as
+    `gpu|gpu:a100:4(S:0-1),gpu:h100:2` (one line per partition and node configuration)."""
+    inventory: dict[str, set[str]] = {}
+    for line in out.splitlines():
+        partition, _, gres = line.strip().partition("|")
+        types = inventory.setdefault(partition, set())
+        for item in gres.split(","):
+            match = re.match(r"gpu:([^:(]+):\d+", item.strip())
+            if match:
+                types.add(match[1])
+    return inventory
+
+
+def check_requests(
+    requests: Iterable[tuple[str, str, str]], inventory: dict[str, set[str]]
+) -> None:
+    """Raise ConfigError for a (rule, partition, gpu_model) that the cluster cannot serve.
+
+    An empty partition means the cluster's default one; an empty GPU model means any GPU.
+    """
+    for rule, partition, gpu_model in sorted(set(requests)):
+        if partition and partition not in inventory:
+            raise ConfigError(
+                f"rule {rule}: slurm_partition {partition!r} does not exist on this cluster; "
+                f"partitions: {', '.join(sorted(inventory))}. Fix: set default-resources "
+                f'slurm_partition in {PROFILE} to one of them ("" = the default partition).'
+            )
+        if not gpu_model:
+            continue
+        searched = [partition] if partition else sorted(inventory)
+        models = set().union(*(inventory[p] for p in searched))
+        if gpu_model not in models:
+            where = f"partition {partition!r}" if partition else "any partition"
+            raise ConfigError(
+                f"rule {rule}: gpu_model {gpu_model!r} is not a GPU type of {where}; "
+                f"GPU types there: {', '.join(sorted(models)) or 'none'}. Fix: set "
+                f'default-resources gpu_model in {PROFILE} to one of them ("" = any GPU).'
+            )
+
+
+def check_slurm_jobs(jobs) -> None:
+    """`check_requests` for the Snakemake jobs about to be submitted (local ones excluded)."""
+    requests = [
+        (
+            job.rule.name,
+            str(job.resources.get("slurm_partition") or ""),
+            str(job.resources.get("gpu_model") or ""),
+        )
+        for job in jobs
+        if not job.is_local
+    ]
+    if requests:
+        check_requests(requests, sinfo_inventory())
+
+
+def export_source(src: str) -> None:
+    """Put `src` (this checkout's package folder) first on PYTHONPATH, for the jobs Snakemake
+    starts: those in conda envs (--sdm conda) import vidcarbon from it (docs/decisions.md)."""
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if src not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([src, *filter(None, paths)])

@@ -1,0 +1,213 @@
+"""`snakemake --profile slurm` against a real single-node SLURM (tests/slurm/cluster.sh).
+
+The profile is the repository's slurm/profile.yaml with only its documented cluster values
+edited, as a user would: this cluster's partition, its (fake) GPU model, and squeue as the
+status command because it has no accounting database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from tests.conftest import REPO, SNAKEFILE, SNAKEMAKE, Workdir, small_config
+
+pytestmark = pytest.mark.e2e
+
+CLUSTER_SH = REPO / "tests" / "slurm" / "cluster.sh"
+CLUSTER_VALUES = {"slurm_partition": "debug", "gpu_model": "fake"}
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    """The test cluster: started here when sbatch exists but no controller answers."""
+    if shutil.which("sbatch") is None:
+        pytest.skip(
+            "sbatch is not installed: `bash tests/slurm/cluster.sh start` (root, Debian or "
+            "Ubuntu) installs and starts a single-node SLURM; .ci/run does that"
+        )
+    started_here = False
+    if subprocess.run(["bash", CLUSTER_SH, "status"]).returncode != 0:
+        start = subprocess.run(["bash", CLUSTER_SH, "start"], capture_output=True, text=True)
+        assert start.returncode == 0, f"could not start the test SLURM:\n{start.stderr}"
+        started_here = True
+    yield
+    if started_here:
+        subprocess.run(["bash", CLUSTER_SH, "stop"])
+
+
+def slurm_workdir(path: Path, config: dict | None = None, prompts=("a red fox",)) -> Workdir:
+    """A working directory with the cluster profile, its cluster values set for this cluster."""
+    workdir = Workdir(path)
+    if config is None:
+        shutil.copytree(REPO / "config", path / "config", dirs_exist_ok=True)
+    else:
+        workdir.write_prompts(list(prompts))
+        workdir.write_config(config)
+    profile = yaml.safe_load((REPO / "slurm" / "profile.yaml").read_text())
+    profile["default-resources"].update(CLUSTER_VALUES)
+    profile["slurm-status-command"] = "squeue"
+    profile["slurm-init-seconds-before-status-checks"] = 2
+    (path / "slurm").mkdir()
+    (path / "slurm" / "profile.yaml").write_text(yaml.safe_dump(profile))
+    return workdir
+
+
+def start_slurm_run(workdir: Workdir, *args: str) -> subprocess.Popen:
+    """`snakemake --profile slurm` from the working directory, as a user types it."""
+    return subprocess.Popen(
+        [SNAKEMAKE, "-s", str(SNAKEFILE), "--profile", "slurm", *args],
+        cwd=workdir.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout_s: float = 900) -> str:
+    """Its output once it exits; SIGINT (which the SLURM executor honours, SIGTERM not)
+    on a hang, then cancel what it left queued."""
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        subprocess.run(["scancel", "--user", os.environ.get("USER", "root")])
+        raise AssertionError(f"snakemake --profile slurm hung:\n{out[-4000:]}") from None
+    return out
+
+
+def slurm_jobs() -> dict[str, dict[str, str]]:
+    """Job id -> scontrol's fields, for every job SLURM still remembers (MinJobAge)."""
+    out = subprocess.run(
+        ["scontrol", "show", "job", "--oneliner"], capture_output=True, text=True
+    ).stdout
+    jobs = {}
+    for line in out.splitlines():
+        fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
+        if "JobId" in fields:
+            jobs[fields["JobId"]] = fields
+    return jobs
+
+
+def wait_for_running(comment: str, timeout_s: float = 120) -> str:
+    """The id of the first RUNNING job whose comment names `comment`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for job_id, job in slurm_jobs().items():
+            if job["JobState"] == "RUNNING" and comment in job.get("Comment", ""):
+                return job_id
+        time.sleep(0.2)
+    raise AssertionError(f"no running SLURM job for {comment} after {timeout_s} s")
+
+
+def test_default_config_runs_through_sbatch_like_a_local_run(slurm_cluster, tmp_path):
+    on_slurm = slurm_workdir(tmp_path / "slurm")
+    out = finish(start_slurm_run(on_slurm))
+    assert "Finished jobid: 0 (Rule: all)" in out, out[-4000:]
+
+    runs = pq.read_table(on_slurm.path / "results" / "runs.parquet").to_pandas()
+    assert (runs.status == "ok").all()
+    # Every cell records the SLURM job it ran in, and that job went through sbatch: SLURM
+    # knows it as completed, and the executor kept its log under the group's folder.
+    known = slurm_jobs()
+    for job_id in set(runs.slurm_job_id):
+        assert known[job_id]["JobState"] == "COMPLETED"
+        assert "gen" in known[job_id]["Comment"]
+        assert known[job_id]["TresPerJob"] == "gres:gpu:fake:1"
+        log = on_slurm.path / ".snakemake" / "slurm_logs" / "group_gen_generate" / f"{job_id}.log"
+        assert "rule generate:" in log.read_text()
+    # Packing: 4 cells to a SLURM job (slurm/profile.yaml group-components).
+    assert runs.slurm_job_id.nunique() == -(-len(runs) // 4)
+
+    local = Workdir(tmp_path / "local")
+    shutil.copytree(REPO / "config", local.path / "config", dirs_exist_ok=True)
+    tables = ["results/runs.parquet", "results/llm.parquet", "results/images.parquet"]
+    local.snakemake(*tables)
+    keys = {
+        "runs.parquet": ["cell_id"],
+        "llm.parquet": ["llm", "dataset", "prompt_id"],
+        "images.parquet": ["image_id"],
+    }
+    for name, key in keys.items():
+        slurm_rows = pq.read_table(on_slurm.path / "results" / name).to_pandas()
+        local_rows = pq.read_table(local.path / "results" / name).to_pandas()
+        assert len(slurm_rows) == len(local_rows) > 0, name
+        assert sorted(map(tuple, slurm_rows[key].values)) == sorted(
+            map(tuple, local_rows[key].values)
+        ), name
+    assert pq.read_table(local.path / "results" / "runs.parquet").column("slurm_job_id").null_count
+
+
+def one_cell_config() -> dict:
+    config = small_config()
+    config["grid"] = {"steps": [8], "resolutions": ["144p"], "durations_s": [1], "seeds": [0]}
+    return config
+
+
+def test_cancelled_job_is_reported_failed(slurm_cluster, tmp_path):
+    workdir = slurm_workdir(tmp_path, one_cell_config())
+    proc = start_slurm_run(workdir, "--retries", "0", "results/runs.parquet")
+    job_id = wait_for_running("generate")
+    subprocess.run(["scancel", job_id], check=True)
+    out = finish(proc)
+    assert proc.returncode != 0
+    assert "Error in rule generate" in out
+    slurm_log = workdir.path / ".snakemake" / "slurm_logs" / "group_gen_generate" / f"{job_id}.log"
+    assert str(slurm_log) in out
+    assert f"JOB {job_id} ON" in slurm_log.read_text()
+    assert "CANCELLED" in slurm_log.read_text()
+    assert not list((workdir.path / "results" / "cells").rglob("*.json"))
+    # Not lost: the next invocation runs the cell again.
+    dry_run = start_slurm_run(workdir, "-n", "results/runs.parquet")
+    assert re.search(r"^generate\s+1$", finish(dry_run), re.M)
+
+
+def test_failed_job_is_retried_with_more_memory_and_time(slurm_cluster, tmp_path):
+    workdir = slurm_workdir(tmp_path, one_cell_config())
+    proc = start_slurm_run(workdir, "--retries", "1", "results/runs.parquet")
+    first = wait_for_running("generate")
+    subprocess.run(["scancel", first], check=True)
+    out = finish(proc)
+    assert proc.returncode == 0, out[-4000:]
+
+    runs = pq.read_table(workdir.path / "results" / "runs.parquet").to_pandas()
+    (second,) = set(runs.slurm_job_id)
+    assert second != first
+    jobs = slurm_jobs()
+    assert jobs[first]["JobState"] == "CANCELLED"
+    assert jobs[second]["JobState"] == "COMPLETED"
+
+    def limits(job_id):
+        """(memory in MB, time limit in minutes) that SLURM granted the job."""
+        tres = dict(item.split("=") for item in jobs[job_id]["TRES"].split(","))
+        number, unit = float(tres["mem"][:-1]), tres["mem"][-1]
+        hours, minutes, _ = map(int, jobs[job_id]["TimeLimit"].split(":"))
+        return number * {"M": 1, "G": 1024, "T": 1024**2}[unit], hours * 60 + minutes
+
+    (mem_1, minutes_1), (mem_2, minutes_2) = limits(first), limits(second)
+    assert (mem_1, mem_2) == (32000, 64000)  # workflow profile: attempt * 32000
+    assert minutes_2 == 2 * minutes_1
+
+
+def test_partition_the_cluster_lacks_stops_before_any_submission(slurm_cluster, tmp_path):
+    workdir = slurm_workdir(tmp_path, one_cell_config())
+    profile_path = workdir.path / "slurm" / "profile.yaml"
+    profile = yaml.safe_load(profile_path.read_text())
+    profile["default-resources"]["slurm_partition"] = "gpu-a100"
+    profile_path.write_text(yaml.safe_dump(profile))
+    before = set(slurm_jobs())
+    proc = start_slurm_run(workdir, "results/runs.parquet")
+    out = finish(proc, timeout_s=120)
+    assert proc.returncode != 0
+    assert "slurm_partition 'gpu-a100' does not exist on this cluster; partitions: debug" in out
+    assert set(slurm_jobs()) == before

@@ -1,0 +1,51 @@
+"""Checks made before submitting to SLURM, on `sinfo` output written here."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from vidcarbon.cluster import check_requests, export_source, parse_sinfo
+from vidcarbon.errors import ConfigError
+
+SINFO = """gpu|gpu:a100:4(S:0-1)
+gpu|gpu:h100:8(S:0-1),nvme:1
+cpu|(null)
+debug|gpu:fake:2
+"""
+
+
+def test_parse_sinfo_collects_gpu_types_per_partition():
+    assert parse_sinfo(SINFO) == {"gpu": {"a100", "h100"}, "cpu": set(), "debug": {"fake"}}
+
+
+def test_requests_the_cluster_can_serve_pass():
+    inventory = parse_sinfo(SINFO)
+    check_requests([("generate", "gpu", "h100"), ("generate", "", "fake")], inventory)
+    check_requests([("idle_baseline", "", ""), ("generate", "cpu", "")], inventory)
+
+
+def test_unknown_partition_names_the_partitions_and_the_fix():
+    with pytest.raises(ConfigError) as err:
+        check_requests([("generate", "gpus", "")], parse_sinfo(SINFO))
+    message = str(err.value)
+    assert "slurm_partition 'gpus'" in message
+    assert "partitions: cpu, debug, gpu" in message
+    assert "slurm/profile.yaml" in message
+
+
+def test_unknown_gpu_model_names_the_types_of_that_partition():
+    with pytest.raises(ConfigError, match=r"'v100' is not a GPU type of partition 'gpu'; "):
+        check_requests([("generate", "gpu", "v100")], parse_sinfo(SINFO))
+    with pytest.raises(ConfigError, match=r"GPU types there: a100, h100\."):
+        check_requests([("generate", "gpu", "fake")], parse_sinfo(SINFO))
+    with pytest.raises(ConfigError, match=r"of any partition; GPU types there: a100, fake, h100"):
+        check_requests([("generate", "", "v100")], parse_sinfo(SINFO))
+
+
+def test_export_source_prepends_once(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    export_source("/checkout/src")
+    export_source("/checkout/src")
+    assert os.environ["PYTHONPATH"] == os.pathsep.join(["/checkout/src", "/elsewhere"])
