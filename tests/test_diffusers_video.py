@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.conftest import cache_snapshot
 from vidcarbon.backends import Backend, VideoShape, create_backend
 from vidcarbon.backends.diffusers_spec import Layout, embedded_models, frame_rule
 from vidcarbon.errors import BackendUnavailable, ConfigError
@@ -226,38 +227,13 @@ def test_frame_rule_matches_what_the_vae_decodes(built, model):
 
 
 # -- pretrained weights from an offline Hugging Face cache -------------------------------------
-@pytest.fixture
-def hf_cache(tmp_path, monkeypatch):
-    """An empty Hugging Face cache in tmp_path (what HF_HUB_CACHE names in the jobs)."""
-    from huggingface_hub import constants
-
-    cache = tmp_path / "hub"
-    cache.mkdir()
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    return cache
-
-
-def cache_pipeline(cache, repo: str, pipe, weights: bool = True) -> str:
-    """Save `pipe` as the hub snapshot of `repo` in the cache layout; its commit."""
-    revision = "0123456789abcdef0123456789abcdef01234567"
-    root = cache / f"models--{repo.replace('/', '--')}"
-    snapshot = root / "snapshots" / revision
-    pipe.save_pretrained(snapshot)
-    if not weights:
-        for path in snapshot.rglob("*.safetensors"):
-            path.unlink()
-    (root / "refs").mkdir()
-    (root / "refs" / "main").write_text(revision)
-    return revision
-
-
 def test_pretrained_loads_offline_by_hub_id(built, hf_cache):
     embeddings, random = built[WAN]
     encoder = loaded(WAN, ("encode",))
     full = loaded(WAN, ("denoise", "decode"))
     text = {"tokenizer": encoder.pipe.tokenizer, "text_encoder": encoder.pipe.text_encoder}
     full.pipe.register_modules(**text)
-    revision = cache_pipeline(hf_cache, "test-org/tiny-wan", full.pipe)
+    revision = cache_snapshot(hf_cache, "test-org/tiny-wan", full.pipe)
 
     pretrained = create_backend("diffusers", {"model": "test-org/tiny-wan"})
     pretrained.load("cpu", ("encode",))
@@ -290,7 +266,7 @@ def test_missing_weights_name_the_model_and_the_fetch_command(built, hf_cache):
     assert "hf download test-org/absent" in message
 
     _, generator = built[LATTE]
-    cache_pipeline(hf_cache, "test-org/configs-only", generator.pipe, weights=False)
+    cache_snapshot(hf_cache, "test-org/configs-only", generator.pipe, weights=False)
     backend = create_backend("diffusers", {"model": "test-org/configs-only"})
     with pytest.raises(BackendUnavailable, match="only configs are cached"):
         backend.load("cpu", ("denoise",))
