@@ -1,8 +1,10 @@
 import copy
 
 import pytest
+import yaml
 
-from tests.conftest import SCHEMA, small_config
+from tests.conftest import REPO, SCHEMA, small_config
+from vidcarbon.carbon.settings import carbon_settings
 from vidcarbon.config import cells, load_prompts, validate_config
 from vidcarbon.errors import ConfigError
 
@@ -12,8 +14,6 @@ def config(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config" / "prompts").mkdir(parents=True)
     (tmp_path / "config" / "prompts" / "test.txt").write_text("a fox\na heron\n")
-    from tests.conftest import REPO
-
     (tmp_path / "config" / "hardware.yaml").write_text((REPO / "config/hardware.yaml").read_text())
     return small_config()
 
@@ -143,3 +143,10 @@ def test_diffusers_options_are_checked_at_validation(config):
     config["models"]["wan"]["options"] = {"model": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"}
     config["models"]["wan"]["resolutions"] = {"1080p": [1080, 1920]}
     check_error(config, "models.wan.resolutions", "1080p")
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "wan-random.yaml"])
+def test_shipped_configs_are_valid(name, monkeypatch):
+    monkeypatch.chdir(REPO)
+    config = validate_config(yaml.safe_load((REPO / "config" / name).read_text()), SCHEMA)
+    carbon_settings(config)
