@@ -280,35 +280,31 @@ class DiffusersVideo:
     # -- attention ---------------------------------------------------------------------------
     def _set_attention(self) -> None:
         transformer = self.pipe.transformer
-        processors = sorted(
-            {type(m.processor).__name__ for m in transformer.modules() if hasattr(m, "processor")}
-        )
         dispatched = any(
             hasattr(m.processor, "_attention_backend")
             for m in transformer.modules()
             if hasattr(m, "processor")
         )
         requested = self.options.attention
-        if requested == "auto":
-            candidates = ["flash", "xformers", "sdpa"] if self.device == "cuda" else ["sdpa"]
-            for candidate in candidates:
-                if candidate == "flash" and not (
-                    dispatched and importlib.util.find_spec("flash_attn")
-                ):
-                    continue
-                if candidate == "xformers" and not (
-                    importlib.util.find_spec("xformers")
-                    and (dispatched or self.family.xformers_processor)
-                ):
-                    continue
-                try:
-                    kernel = self._apply_attention(candidate, dispatched)
-                    break
-                except BackendUnavailable:
-                    continue
-        else:
+        if requested != "auto":
             kernel = self._apply_attention(requested, dispatched)
-        self.attention = f"{kernel} ({', '.join(processors)})"
+        else:
+            kernel = None
+            # on cuda the fastest that is installed and works for this model; then PyTorch SDPA
+            usable = {
+                "flash": dispatched and importlib.util.find_spec("flash_attn") is not None,
+                "xformers": (dispatched or self.family.xformers_processor)
+                and importlib.util.find_spec("xformers") is not None,
+            }
+            for candidate in ("flash", "xformers") if self.device == "cuda" else ():
+                if usable[candidate] and kernel is None:
+                    with contextlib.suppress(BackendUnavailable):
+                        kernel = self._apply_attention(candidate, dispatched)
+            kernel = kernel or self._apply_attention("sdpa", dispatched)
+        processors = {
+            type(m.processor).__name__ for m in transformer.modules() if hasattr(m, "processor")
+        }
+        self.attention = f"{kernel} ({', '.join(sorted(processors))})"
 
     def _apply_attention(self, requested: str, dispatched: bool) -> str:
         """Make the denoiser use `requested`; the name of the kernel that will run."""
@@ -325,6 +321,12 @@ class DiffusersVideo:
             return {"sdpa": "sdpa", "flash": "flash-attn", "xformers": "xformers"}[requested]
         if requested == "flash":
             from torch.nn.attention import SDPBackend, sdpa_kernel
+
+            if self.device == "cuda" and self.dtype == torch.float32:
+                raise BackendUnavailable(
+                    "options.attention: 'flash' needs bfloat16 or float16 on cuda "
+                    "(PyTorch's flash kernel); set dtype: auto or use attention: sdpa"
+                )
 
             self._kernel = lambda: sdpa_kernel([SDPBackend.FLASH_ATTENTION])
             return "sdpa-flash"
