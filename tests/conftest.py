@@ -66,3 +66,31 @@ class Workdir:
 @pytest.fixture
 def workdir(tmp_path) -> Workdir:
     return Workdir(tmp_path)
+
+
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch) -> Path:
+    """An empty Hugging Face cache (what HF_HUB_CACHE names for the jobs); no network."""
+    from huggingface_hub import constants
+
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    return cache
+
+
+def cache_snapshot(cache: Path, repo: str, *saveables, weights: bool = True) -> str:
+    """Write the hub cache layout of `repo` (models--org--name/snapshots/<commit> and
+    refs/main) with each object's save_pretrained output; the commit. `weights=False` drops
+    the *.safetensors files (a snapshot fetched for random weights)."""
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    root = cache / f"models--{repo.replace('/', '--')}"
+    snapshot = root / "snapshots" / revision
+    for saveable in saveables:
+        saveable.save_pretrained(snapshot)
+    if not weights:
+        for path in snapshot.rglob("*.safetensors"):
+            path.unlink()
+    (root / "refs").mkdir(exist_ok=True)
+    (root / "refs" / "main").write_text(revision)
+    return revision

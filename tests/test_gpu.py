@@ -40,3 +40,30 @@ def test_latte_tiny_generates_on_cuda():
     frames = backend.decode(backend.denoise(embeddings, shape, steps=4, seed=0), shape)
     assert frames.shape == (8, 240, 426, 3)
     assert backend.describe()["dtype"] == "bfloat16"
+
+
+@pytest.mark.parametrize("attention", ["auto", "sdpa", "flash"])
+def test_diffusers_families_generate_on_cuda_in_bf16(attention):
+    """Tiny Wan, CogVideoX and Latte in bf16 with each attention choice (flash: Wan needs the
+    flash-attn package, which may be absent: then the error says so)."""
+    from tests.test_diffusers_video import SHAPES, TINY
+    from vidcarbon.errors import BackendUnavailable
+
+    for model, architecture in TINY.items():
+        options = {"model": model, "weights": "random", "architecture": architecture}
+        encoder = create_backend("diffusers", options)
+        encoder.load("cuda", phases=("encode",))
+        embeddings = encoder.encode("a lighthouse in fog")
+        backend = create_backend("diffusers", {**options, "attention": attention})
+        try:
+            backend.load("cuda", phases=("denoise", "decode"))
+        except BackendUnavailable as exc:
+            assert attention == "flash" and "flash-attn" in str(exc)
+            continue
+        shape = SHAPES[model]
+        frames = backend.decode(backend.denoise(embeddings, shape, steps=2, seed=0), shape)
+        assert frames.shape == (shape.frames, shape.height, shape.width, 3)
+        info = backend.describe()
+        assert info["dtype"] == "bfloat16"
+        if attention == "sdpa":
+            assert info["attention"].startswith("sdpa (")

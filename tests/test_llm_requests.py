@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.conftest import cache_snapshot
 from vidcarbon.generation import Measurement
 from vidcarbon.llm.collect import request_rows
 from vidcarbon.llm.models import LlmSpec, load_llm
@@ -146,6 +147,19 @@ def test_chat_without_a_template_fails_with_the_fix():
 def test_fetch_weights_needs_nothing_for_tiny_or_a_local_directory(tmp_path):
     from vidcarbon.llm.models import fetch_weights
 
-    assert fetch_weights(LlmSpec())["source"] == "built in code"
+    assert fetch_weights(LlmSpec())["source"] == "none"
     local = fetch_weights(LlmSpec(model=str(tmp_path), weights="pretrained"))
-    assert local == {"model": str(tmp_path), "source": "local", "path": str(tmp_path)}
+    assert local["source"] == "local" and local["path"] == str(tmp_path.resolve())
+
+
+def test_hub_model_loads_offline_from_the_cache(hf_cache):
+    from vidcarbon.errors import BackendUnavailable
+
+    tiny = load_llm(LlmSpec(), "cpu")
+    cache_snapshot(hf_cache, "test-org/tiny-llama", tiny.model, tiny.tokenizer)
+    spec = LlmSpec(model="test-org/tiny-llama", weights="pretrained")
+    llm = load_llm(spec, "cpu")
+    for a, b in zip(llm.model.parameters(), tiny.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(BackendUnavailable, match="'test-org/absent' are not in the Hugging Face"):
+        load_llm(LlmSpec(model="test-org/absent", weights="random"), "cpu")

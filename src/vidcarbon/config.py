@@ -11,7 +11,7 @@ import jsonschema
 import yaml
 
 from vidcarbon import grid
-from vidcarbon.backends import check_backend
+from vidcarbon.backends import check_backend, check_model_entry
 from vidcarbon.errors import ConfigError
 from vidcarbon.prompts import Prompt, read_prompts
 
@@ -73,13 +73,32 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     _fill_defaults(config, schema)
     for name, model in config["models"].items():
         check_backend(model["backend"], key=f"models.{name}.backend")
-    read_prompts(config["prompts"])
+    prompts = read_prompts(config["prompts"])
+    requests: dict[str, set] = {name: set() for name in config["models"]}
+    for cell in cells(config, prompts[:1]):
+        requests[cell.model].add((cell.resolution, cell.height, cell.width, cell.frames))
+    problems = []
+    for name, model in config["models"].items():
+        try:
+            check_model_entry(name, model, sorted(requests[name]), config["fps"])
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError("invalid model configuration:\n  " + "\n  ".join(problems))
     cpu_power_per_core_w(config)
     return config
 
 
 def load_prompts(config: dict) -> list[Prompt]:
     return read_prompts(config["prompts"])
+
+
+def model_sizes(config: dict) -> dict[str, dict[str, tuple[int, int]]]:
+    """model -> resolution name -> the (height, width) the model declares for it."""
+    return {
+        name: {res: tuple(size) for res, size in model.get("resolutions", {}).items()}
+        for name, model in config["models"].items()
+    }
 
 
 def cells(config: dict, prompts: list[Prompt]) -> list[grid.Cell]:
@@ -92,6 +111,7 @@ def cells(config: dict, prompts: list[Prompt]) -> list[grid.Cell]:
         durations_s=g["durations_s"],
         fps=config["fps"],
         seeds=g["seeds"],
+        sizes=model_sizes(config),
     )
 
 

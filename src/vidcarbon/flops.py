@@ -40,11 +40,20 @@ def count_phase_flops(
     options: dict,
     prompt: str,
     shapes: list[tuple[str, int]],
+    sizes: dict[str, tuple[int, int]] | None = None,
     device: str = "cpu",
 ) -> list[dict[str, Any]]:
-    """One row per (resolution, frames) with encode, denoise-step and decode FLOPs."""
+    """One row per (resolution, frames) with encode, denoise-step and decode FLOPs.
+
+    `sizes`: the model's own (height, width) per resolution name (default RESOLUTIONS).
+    """
     import torch
 
+    if backend == "diffusers":
+        # FlopCounterMode sees PyTorch's SDPA kernels, not flash-attn's or xformers' (a FLOP
+        # count does not depend on the kernel)
+        options = {**options, "attention": "sdpa"}
+    sizes = sizes or {}
     encoder = create_backend(backend, options)
     encoder.load(device, phases=("encode",))
     with flop_counter() as counter:
@@ -56,7 +65,7 @@ def count_phase_flops(
     rows = []
     with torch.inference_mode():
         for resolution, frames in shapes:
-            height, width = RESOLUTIONS[resolution]
+            height, width = sizes.get(resolution) or RESOLUTIONS[resolution]
             shape = VideoShape(frames, height, width)
             with flop_counter() as counter:
                 latents = generator.denoise(embeddings, shape, steps=1, seed=0)

@@ -161,7 +161,7 @@ def generate_cell(
         if warmup_steps > 0:
             with meter.window("warmup"):
                 latents = model.denoise(embeddings, shape, warmup_steps, seed)
-                model.decode(latents[:, :, :1], VideoShape(1, shape.height, shape.width))
+                model.decode(*model.first_frame(latents, shape))
 
         latents = measured_denoise(meter, model, embeddings, shape, steps, seed)
         with meter.window("decode"):

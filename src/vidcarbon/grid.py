@@ -32,7 +32,11 @@ CELL_STEM = "{model}/{prompt}/{resolution}_f{frames}_s{steps}_seed{seed}"
 
 @dataclass(frozen=True)
 class Cell:
-    """One generation job: a model renders one prompt at one shape with one step count and seed."""
+    """One generation job: a model renders one prompt at one shape with one step count and seed.
+
+    `size` is the (height, width) in pixels where the model declares its own size for the
+    resolution name (e.g. Wan's 480p is 480x832); None means RESOLUTIONS[resolution].
+    """
 
     model: str
     prompt: str
@@ -40,6 +44,7 @@ class Cell:
     frames: int
     steps: int
     seed: int
+    size: tuple[int, int] | None = None
 
     @property
     def cell_id(self) -> str:
@@ -47,11 +52,11 @@ class Cell:
 
     @property
     def height(self) -> int:
-        return RESOLUTIONS[self.resolution][0]
+        return (self.size or RESOLUTIONS[self.resolution])[0]
 
     @property
     def width(self) -> int:
-        return RESOLUTIONS[self.resolution][1]
+        return (self.size or RESOLUTIONS[self.resolution])[1]
 
 
 def frames_for(duration_s: float, fps: int) -> int:
@@ -84,10 +89,15 @@ def expand(
     durations_s: list[float],
     fps: int,
     seeds: list[int],
+    sizes: dict[str, dict[str, tuple[int, int]]] | None = None,
 ) -> list[Cell]:
-    """All cells of models x prompts x steps x resolutions x durations x seeds, deduplicated."""
+    """All cells of models x prompts x steps x resolutions x durations x seeds, deduplicated.
+
+    `sizes[model][resolution]` is a model's own (height, width) for a resolution name.
+    """
+    sizes = sizes or {}
     cells = {
-        Cell(m, p, r, frames_for(d, fps), s, seed)
+        Cell(m, p, r, frames_for(d, fps), s, seed, sizes.get(m, {}).get(r))
         for m, p, s, r, d, seed in itertools.product(
             models, prompt_ids, steps, resolutions, durations_s, seeds
         )

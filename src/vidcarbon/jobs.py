@@ -21,6 +21,17 @@ def setup_logging(log_path: str | Path) -> None:
     )
 
 
+def fetch_weights(backend: str, options: dict, record_path: str, log_path: str) -> dict:
+    """On the submitting host: fetch what a video model reads (nothing for built-in models)."""
+    from vidcarbon.weights import fetch_video_model
+
+    setup_logging(log_path)
+    record = fetch_video_model(backend, options)
+    logging.getLogger(__name__).info("weights: %s", record)
+    write_json_atomic(record_path, record)
+    return record
+
+
 def encode_prompt(
     model: str,
     prompt_id: str,

@@ -50,6 +50,7 @@ def test_default_config_lists_exactly_the_grid(workdir):
     datasets = len(llm["datasets"])
     images = len(prompts) * len(image["resolutions"]) * len(image["steps"])
     assert counts == {
+        "fetch_weights": len(config["models"]),
         "encode_prompt": len(prompts),
         "idle_baseline": 1,
         "generate": cells,

@@ -35,8 +35,12 @@ rule count_flops:
         models=config["models"],
         prompt=next(iter(PROMPTS.values())),
         shapes=sorted({(c.resolution, c.frames) for c in CELLS}),
+        sizes=SIZES,
+        device=config["device"],
         config_hash=vc.config_hash(
-            config["models"], sorted({(c.resolution, c.frames) for c in CELLS})
+            config["models"],
+            sorted({(c.resolution, c.frames) for c in CELLS}),
+            config["device"],
         ),
     script:
         "../scripts/count_flops.py"

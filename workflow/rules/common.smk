@@ -1,5 +1,5 @@
 from vidcarbon import config as vc
-from vidcarbon.grid import WILDCARD_CONSTRAINTS
+from vidcarbon.grid import RESOLUTIONS, WILDCARD_CONSTRAINTS
 
 
 wildcard_constraints:
@@ -23,6 +23,15 @@ def measurement_params():
 
 def model_param(key):
     return lambda wildcards: config["models"][wildcards.model].get(key, {})
+
+
+SIZES = vc.model_sizes(config)
+
+
+def cell_size(wildcards):
+    """[height, width] in pixels of a cell: the model's own size for the resolution, if any."""
+    size = SIZES[wildcards.model].get(wildcards.resolution)
+    return list(size or RESOLUTIONS[wildcards.resolution])
 
 
 def all_cell_records():

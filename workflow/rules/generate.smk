@@ -1,4 +1,23 @@
+# On the submitting host (compute nodes have no internet): the files each model reads, into
+# the Hugging Face cache; the jobs below read them offline. A record says what was fetched.
+rule fetch_weights:
+    output:
+        record="results/weights/{model}.json",
+    log:
+        "logs/fetch_weights/{model}.log",
+    localrule: True
+    conda:
+        "../../envs/generate.yaml"
+    params:
+        backend=model_param("backend"),
+        options=model_param("options"),
+    script:
+        "../scripts/fetch_weights.py"
+
+
 rule encode_prompt:
+    input:
+        weights=rules.fetch_weights.output.record,
     output:
         embeddings="results/encode/{model}/{prompt}.pt",
         record="results/encode/{model}/{prompt}.json",
@@ -19,6 +38,7 @@ rule generate:
     input:
         embeddings=rules.encode_prompt.output.embeddings,
         encode_record=rules.encode_prompt.output.record,
+        weights=rules.fetch_weights.output.record,
     output:
         video=f"results/videos/{CELL}.mp4",
         record=f"results/cells/{CELL}.json",
@@ -29,6 +49,7 @@ rule generate:
     params:
         backend=model_param("backend"),
         options=model_param("options"),
+        size=cell_size,
         fps=config["fps"],
         warmup_steps=config["measurement"]["warmup_steps"],
         measurement=measurement_params(),

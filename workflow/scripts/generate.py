@@ -3,7 +3,15 @@ from vidcarbon.grid import Cell
 
 wc = snakemake.wildcards
 jobs.generate(
-    cell=Cell(wc.model, wc.prompt, wc.resolution, int(wc.frames), int(wc.steps), int(wc.seed)),
+    cell=Cell(
+        wc.model,
+        wc.prompt,
+        wc.resolution,
+        int(wc.frames),
+        int(wc.steps),
+        int(wc.seed),
+        tuple(snakemake.params.size),
+    ),
     backend=snakemake.params.backend,
     options=snakemake.params.options,
     fps=snakemake.params.fps,

@@ -12,11 +12,23 @@ from vidcarbon.errors import ConfigError
 # name -> "module:Class"; imported only when a job needs it, so the DAG builds without torch.
 REGISTRY: dict[str, str] = {
     "latte-tiny": "vidcarbon.backends.latte_tiny:LatteTiny",
+    "diffusers": "vidcarbon.backends.diffusers_video:DiffusersVideo",
+}
+# name -> "module:function(name, entry, requests, fps)" that checks a model entry without torch.
+CONFIG_CHECKS: dict[str, str] = {
+    "diffusers": "vidcarbon.backends.diffusers_spec:check_config",
 }
 
 _CUSTOM = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
-__all__ = ["REGISTRY", "Backend", "VideoShape", "check_backend", "create_backend"]
+__all__ = [
+    "REGISTRY",
+    "Backend",
+    "VideoShape",
+    "check_backend",
+    "check_model_entry",
+    "create_backend",
+]
 
 
 def check_backend(
@@ -39,3 +51,14 @@ def create_backend(name: str, options: dict, registry: dict[str, str] = REGISTRY
     module_name, class_name = registry.get(name, name).split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     return cls(**options)
+
+
+def check_model_entry(
+    name: str, entry: dict, requests: list[tuple[str, int, int, int]], fps: int
+) -> None:
+    """Check a model entry's options and the (resolution, height, width, frames) its cells ask
+    for, where its backend has a torch-free check (ConfigError otherwise)."""
+    check = CONFIG_CHECKS.get(entry["backend"])
+    if check is not None:
+        module_name, function = check.split(":")
+        getattr(importlib.import_module(module_name), function)(name, entry, requests, fps)

@@ -45,5 +45,9 @@ class Backend(Protocol):
     def decode(self, latents: Any, shape: VideoShape) -> Any:
         """Decoding phase: uint8 frames, numpy array (frames, height, width, 3)."""
 
+    def first_frame(self, latents: Any, shape: VideoShape) -> tuple[Any, VideoShape]:
+        """The latents of the first frame alone and its shape, for a cheap warm-up decode
+        (the latent layout and the VAE's temporal compression are the backend's own)."""
+
     def describe(self) -> dict[str, Any]:
         """Facts for the results: parameter counts per component, dtype, attention kernel."""

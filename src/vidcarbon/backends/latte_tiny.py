@@ -131,3 +131,7 @@ class LatteTiny(TinyDiffusionBackend):
         video = self.pipe.decode_latents(latents, video_length=frames, decode_chunk_size=frames)
         video = self.pipe.video_processor.postprocess_video(video=video, output_type="np")[0]
         return to_uint8_frames(video, shape.height, shape.width)
+
+    def first_frame(self, latents: torch.Tensor, shape: VideoShape):
+        # (batch, channels, frames, height, width); the VAE decodes frame by frame
+        return latents[:, :, :1], VideoShape(1, shape.height, shape.width)

@@ -123,3 +123,6 @@ class PixArtTiny(TinyDiffusionBackend):
         image = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
         image = self.pipe.image_processor.postprocess(image, output_type="np")
         return to_uint8_frames(image, shape.height, shape.width)
+
+    def first_frame(self, latents: torch.Tensor, shape: VideoShape):
+        return latents, shape  # an image is its only frame

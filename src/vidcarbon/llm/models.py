@@ -104,11 +104,15 @@ def load_llm(spec: LlmSpec, device: str) -> LoadedLlm:
         model = LlamaForCausalLM(config)
         context = spec.context_tokens
     else:
-        tokenizer = AutoTokenizer.from_pretrained(spec.model)
+        from vidcarbon.weights import local_snapshot
+
+        # offline: the snapshot rule llm_weights fetched on the submitting host
+        path = local_snapshot(spec.model, need_weights=spec.weights == "pretrained")
+        tokenizer = AutoTokenizer.from_pretrained(path)
         if spec.weights == "pretrained":
-            model = AutoModelForCausalLM.from_pretrained(spec.model, dtype=dtype, device_map=device)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, device_map=device)
         else:
-            config = AutoConfig.from_pretrained(spec.model)
+            config = AutoConfig.from_pretrained(path)
             torch.manual_seed(spec.weights_seed)
             # Built on the device: 13B parameters would not fit twice in host memory.
             with torch.device(device):
@@ -129,16 +133,11 @@ def load_llm(spec: LlmSpec, device: str) -> LoadedLlm:
 
 def fetch_weights(spec: LlmSpec) -> dict[str, Any]:
     """On the submitting host: download what `load_llm` will read (nothing for llama-tiny)."""
+    from vidcarbon import weights
+
     if spec.model == TINY:
-        return {"model": spec.model, "source": "built in code", "path": None}
-    from pathlib import Path
-
-    if Path(spec.model).is_dir():
-        return {"model": spec.model, "source": "local", "path": spec.model}
-    from huggingface_hub import snapshot_download
-
+        return weights.no_download(spec.model, "built in code")
     patterns = ["*.json", "tokenizer*", "*.model"]
     if spec.weights == "pretrained":
         patterns.append("*.safetensors")
-    path = snapshot_download(spec.model, allow_patterns=patterns)
-    return {"model": spec.model, "source": "hub", "path": path}
+    return weights.fetch(spec.model, patterns)
