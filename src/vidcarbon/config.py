@@ -11,7 +11,7 @@ import jsonschema
 import yaml
 
 from vidcarbon import grid
-from vidcarbon.backends import check_backend
+from vidcarbon.backends import check_backend, check_options
 from vidcarbon.errors import ConfigError
 from vidcarbon.prompts import Prompt, read_prompts
 
@@ -73,6 +73,7 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     _fill_defaults(config, schema)
     for name, model in config["models"].items():
         check_backend(model["backend"], key=f"models.{name}.backend")
+        check_options(model["backend"], model["options"], f"models.{name}.options", config)
     read_prompts(config["prompts"])
     cpu_power_per_core_w(config)
     return config
