@@ -113,6 +113,13 @@ def test_v11_phases_encode_once_step_in_order_and_guide_with_batch_two(double, l
     assert np.array_equal(frames[:, :, -1], frames[:, :, -2])
 
 
+def test_text_encoder_is_the_hub_id_or_a_local_cache(double, tmp_path):
+    backend(("encode",), text_encoder=str(tmp_path))
+    assert double("opensora.models.text_encoder.t5").T5Encoder.cache_dir == str(tmp_path)
+    with pytest.raises(ConfigError, match="the only model Open-Sora's T5 encoder loads"):
+        backend(("encode",), text_encoder="google/t5-v1_1-base")
+
+
 def test_denoise_is_seeded(double, local_checkpoint):
     embeddings = backend(("encode",)).encode("a fox")
     generator = backend(("denoise",), checkpoint=local_checkpoint)
@@ -120,6 +127,8 @@ def test_denoise_is_seeded(double, local_checkpoint):
     again = generator.denoise(embeddings, SHAPE_240P, steps=2, seed=3)
     other = generator.denoise(embeddings, SHAPE_240P, steps=2, seed=4)
     assert torch.equal(first, again) and not torch.equal(first, other)
+    with pytest.raises(ConfigError, match="cannot sample 1 step"):
+        generator.denoise(embeddings, SHAPE_240P, steps=1, seed=0)
 
 
 def test_local_checkpoint_applies_the_kernel_flags(double, local_checkpoint, caplog):
@@ -196,7 +205,7 @@ def test_encode_and_generate_jobs_measure_each_phase(double, local_checkpoint, t
         steps=3,
         seed=0,
         fps=8,
-        warmup_steps=1,
+        warmup_steps=2,  # IDDPM cannot sample one step
         embeddings_path=embeddings_path,
         video_path=tmp_path / "video.mp4",
         measurement=measurement,
@@ -206,4 +215,4 @@ def test_encode_and_generate_jobs_measure_each_phase(double, local_checkpoint, t
     assert names == ["load", "warmup", "step_0", "step_1", "step_2", "denoise", "decode"]
     assert record["frames_written"] == 2
     assert double("opensora.models.text_encoder.t5").T5Encoder.encode_calls == 1
-    assert len(double("opensora.models.stdit").TinySTDiT.calls) == 1 + 3  # warm-up + steps
+    assert len(double("opensora.models.stdit").TinySTDiT.calls) == 2 + 3  # warm-up + steps

@@ -78,6 +78,8 @@ def config(tmp_path, monkeypatch):
     config["device"] = "cuda"
     config["carbon"] = {"device": "a100-80gb"}
     config["grid"]["durations_s"] = [2]
+    config["grid"]["steps"] = [2, 4]
+    config["measurement"]["warmup_steps"] = 2
     config["models"] = {"os": {"backend": "opensora", "options": {"version": "1.1"}}}
     return config
 
@@ -99,6 +101,25 @@ def test_config_refuses_a_v12_video_shorter_than_17_frames(config):
     with pytest.raises(ConfigError, match=r"grid\.durations_s.*2 s at 8 fps.*cannot produce 16"):
         validate_config(config, SCHEMA)
     config["fps"] = 24  # Open-Sora 1.2's own frame rate: 2 s = 48 frames
+    validate_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "ok"),
+    [("steps", 1, False), ("warmup_steps", 1, False), ("warmup_steps", 0, True)],
+)
+def test_config_refuses_a_single_iddpm_step(config, key, value, ok):
+    if key == "steps":
+        config["grid"]["steps"] = [value, 20]
+    else:
+        config["measurement"]["warmup_steps"] = value
+    if ok:
+        validate_config(config, SCHEMA)
+        return
+    with pytest.raises(ConfigError, match=f"{key}': 1 with models.os.*cannot sample 1 step"):
+        validate_config(config, SCHEMA)
+    config["models"]["os"]["options"] = {"version": "1.2"}  # rectified flow can
+    config["fps"] = 24
     validate_config(config, SCHEMA)
 
 

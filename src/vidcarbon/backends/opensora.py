@@ -26,7 +26,13 @@ import numpy as np
 import torch
 
 from vidcarbon.backends.base import VideoShape
-from vidcarbon.backends.opensora_options import OpenSoraOptions, frames_problem, parse_options
+from vidcarbon.backends.opensora_options import (
+    TEXT_ENCODER,
+    OpenSoraOptions,
+    frames_problem,
+    parse_options,
+    steps_problem,
+)
 from vidcarbon.backends.tiny_parts import parameter_count, resolve_dtype
 from vidcarbon.errors import BackendUnavailable, ConfigError
 
@@ -151,7 +157,7 @@ class OpenSora:
         if "encode" in phases:
             # fp32 as Open-Sora builds it ("T5 must be fp32", scripts/inference.py).
             self.text_encoder = api.build_module(
-                {"type": "t5", "from_pretrained": opts.text_encoder},
+                self._text_encoder_config(),
                 api.MODELS,
                 model_max_length=opts.text_tokens,
                 device=device,
@@ -179,6 +185,21 @@ class OpenSora:
                 enable_sequence_parallelism=False,
             )
             self.model = model.to(device, self.dtype).eval()
+
+    def _text_encoder_config(self) -> dict[str, Any]:
+        """Open-Sora's T5Embedder accepts the hub id only (t5.py: `assert from_pretrained in
+        available_models`); a local copy is read as a Hugging Face cache directory."""
+        path = self.options.text_encoder
+        config = {"type": "t5", "from_pretrained": TEXT_ENCODER}
+        if os.path.isdir(path):
+            return {**config, "cache_dir": path, "local_files_only": True}
+        if path != TEXT_ENCODER:
+            raise ConfigError(
+                f"options.text_encoder: {path!r} is neither {TEXT_ENCODER!r}, the only model "
+                "Open-Sora's T5 encoder loads, nor a local directory here; give a Hugging Face "
+                "cache directory that holds it"
+            )
+        return config
 
     def _check_checkpoint(self) -> None:
         """Decide, as Open-Sora will, whether the checkpoint is local; warn where v1.1 then
@@ -258,7 +279,7 @@ class OpenSora:
         on_step: Callable[[int], None] | None = None,
     ) -> torch.Tensor:
         opts, api = self.options, self.api
-        problem = frames_problem(opts.version, shape.frames)
+        problem = frames_problem(opts.version, shape.frames) or steps_problem(opts.version, steps)
         if problem:
             raise ConfigError(problem)
         scheduler = api.build_module(

@@ -66,6 +66,9 @@ DTYPES = ("auto", "bfloat16", "float16", "float32")
 # v1.2's rflow timestep transform scales time by num_frames // 17 * 5
 # (opensora/schedulers/rf/rectified_flow.py, timestep_transform): 0 for 2-16 frames.
 RFLOW_MIN_FRAMES = 17
+# v1.1's IDDPM leaves posterior_log_variance_clipped empty for a single step
+# (opensora/schedulers/iddpm/gaussian_diffusion.py, GaussianDiffusion.__init__).
+IDDPM_MIN_STEPS = 2
 
 
 @dataclass(frozen=True)
@@ -161,9 +164,21 @@ def frames_problem(version: str, frames: int) -> str | None:
     return None
 
 
+def steps_problem(version: str, steps: int) -> str | None:
+    """Why Open-Sora `version` cannot sample with `steps` denoising steps; None if it can."""
+    if version == "1.1" and steps < IDDPM_MIN_STEPS:
+        return (
+            f"Open-Sora 1.1's IDDPM cannot sample {steps} step: its GaussianDiffusion leaves "
+            "posterior_log_variance_clipped empty for one step (gaussian_diffusion.py) and "
+            f"sampling fails with an IndexError; use at least {IDDPM_MIN_STEPS} (the cost of "
+            "one step is in every run's per-step windows)"
+        )
+    return None
+
+
 def check_config(options: dict[str, Any], key: str, config: dict[str, Any]) -> None:
     """DAG-time checks of a model with backend `opensora` (config key `key` = its options):
-    its options, the device, and every video length of the grid."""
+    its options, the device, and every video length and step count of the grid."""
     parsed = parse_options(options, key)
     model = key.removesuffix(".options")
     if config.get("device", "cpu") != "cuda":
@@ -180,3 +195,12 @@ def check_config(options: dict[str, Any], key: str, config: dict[str, Any]) -> N
                 f"config key 'grid.durations_s': {duration_s} s at {config['fps']} fps with "
                 f"{model} (backend opensora): {problem}"
             )
+    steps = {"grid.steps": config["grid"]["steps"]}
+    steps["measurement.warmup_steps"] = [config["measurement"]["warmup_steps"] or IDDPM_MIN_STEPS]
+    for name, values in steps.items():
+        for value in values:
+            problem = steps_problem(parsed.version, value)
+            if problem:
+                raise ConfigError(
+                    f"config key '{name}': {value} with {model} (backend opensora): {problem}"
+                )
