@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from vidcarbon.analysis.efficiency import phase_efficiency
-from vidcarbon.flops import count_phase_flops, flop_counter
+from vidcarbon.flops import count_models_flops, count_phase_flops, flop_counter
 
 
 def test_attention_flops_are_counted_on_cpu():
@@ -29,6 +29,19 @@ def test_latte_tiny_flops_scale_with_the_shape():
     assert 1.9 < long["denoise_step_flops"] / small["denoise_step_flops"] < 2.3
     # 240p has 405 tokens per frame against 144: spatial attention makes it super-linear
     assert wide["denoise_step_flops"] / small["denoise_step_flops"] > 405 / 144
+
+
+def test_a_model_whose_package_is_missing_is_left_out_with_a_warning(caplog):
+    # Open-Sora is not installed here (its jobs run in envs/opensora.yaml on clusters)
+    models = {
+        "tiny": {"backend": "latte-tiny", "options": {}},
+        "opensora": {"backend": "opensora", "options": {"version": "1.1"}},
+    }
+    sizes = {"tiny": {}, "opensora": {}}
+    rows = count_models_flops(models, "a heron", [("144p", 4)], sizes, "cpu")
+    assert [r["model"] for r in rows] == ["tiny"]
+    assert "FLOPs of model opensora not counted" in caplog.text
+    assert "pip install" in caplog.text
 
 
 def test_efficiency_arithmetic():

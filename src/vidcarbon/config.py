@@ -80,7 +80,7 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     problems = []
     for name, model in config["models"].items():
         try:
-            check_model_entry(name, model, sorted(requests[name]), config["fps"])
+            check_model_entry(name, model, sorted(requests[name]), config)
         except ConfigError as exc:
             problems.append(str(exc))
     if problems:

@@ -8,10 +8,14 @@ since every step runs the same operators.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from vidcarbon.backends import VideoShape, create_backend
+from vidcarbon.errors import BackendUnavailable
 from vidcarbon.grid import RESOLUTIONS
+
+log = logging.getLogger(__name__)
 
 
 def _sdpa_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
@@ -83,4 +87,24 @@ def count_phase_flops(
                     "dtype": generator.describe()["dtype"],
                 }
             )
+    return rows
+
+
+def count_models_flops(
+    models: dict[str, dict],
+    prompt: str,
+    shapes: list[tuple[str, int]],
+    sizes: dict[str, dict[str, tuple[int, int]]],
+    device: str,
+) -> list[dict[str, Any]]:
+    """`count_phase_flops` for every model; a model whose backend cannot be imported in this
+    job's environment (Open-Sora lives in its own conda env) is left out, with a warning."""
+    rows = []
+    for model, spec in models.items():
+        try:
+            rows += count_phase_flops(
+                model, spec["backend"], spec["options"], prompt, shapes, sizes[model], device
+            )
+        except BackendUnavailable as exc:
+            log.warning("FLOPs of model %s not counted: %s", model, exc)
     return rows

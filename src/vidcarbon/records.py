@@ -29,7 +29,8 @@ def classify_failure(exc: BaseException) -> str:
     try:
         import torch
 
-        if isinstance(exc, torch.OutOfMemoryError):
+        # torch.OutOfMemoryError is torch >= 2.5; the Open-Sora envs pin torch 2.1 / 2.3.
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
             return "oom"
     except ImportError:
         pass

@@ -151,9 +151,13 @@ def _child(listener: socket.socket, conn: socket.socket, message: dict) -> None:
 def serve(path: Path, idle_s: float) -> None:
     """Accept jobs on `path` until idle for `idle_s` seconds. Single-threaded, so fork is safe."""
     for name, attributes in PRELOAD.items():
-        module = importlib.import_module(name)
-        for attribute in attributes:
-            getattr(module, attribute)
+        # Preloading only saves time: a library version without some of these names (e.g.
+        # diffusers 0.27 in the Open-Sora envs) must not keep the server from starting.
+        with contextlib.suppress(ImportError):
+            module = importlib.import_module(name)
+            for attribute in attributes:
+                with contextlib.suppress(ImportError, AttributeError):
+                    getattr(module, attribute)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))
     listener.listen(16)

@@ -55,3 +55,10 @@ def check_cluster():
     plugin = workflow.executor_plugin
     if plugin is not None and plugin.cli_prefix == "slurm":
         check_slurm_jobs(workflow.dag.needrun_jobs())
+
+
+def generation_env(wildcards):
+    """The model's conda env (--sdm conda): Open-Sora's releases need their own."""
+    from vidcarbon.backends import conda_env
+
+    return f"../../{conda_env(config['models'][wildcards.model])}"

@@ -24,7 +24,7 @@ rule encode_prompt:
     log:
         "logs/encode_prompt/{model}/{prompt}.log",
     conda:
-        "../../envs/generate.yaml"
+        generation_env
     params:
         prompt=lambda wildcards: PROMPTS[wildcards.prompt],
         backend=model_param("backend"),
@@ -45,7 +45,7 @@ rule generate:
     log:
         f"logs/generate/{CELL}.log",
     conda:
-        "../../envs/generate.yaml"
+        generation_env
     params:
         backend=model_param("backend"),
         options=model_param("options"),

@@ -13,20 +13,26 @@ from vidcarbon.errors import ConfigError
 REGISTRY: dict[str, str] = {
     "latte-tiny": "vidcarbon.backends.latte_tiny:LatteTiny",
     "diffusers": "vidcarbon.backends.diffusers_video:DiffusersVideo",
+    "opensora": "vidcarbon.backends.opensora:OpenSora",
 }
-# name -> "module:function(name, entry, requests, fps)" that checks a model entry without torch.
+# name -> "module:function(name, entry, requests, config)": checks a model entry and the
+# (resolution, height, width, frames) its cells ask for at DAG build, importing neither torch
+# nor the backend's package.
 CONFIG_CHECKS: dict[str, str] = {
     "diffusers": "vidcarbon.backends.diffusers_spec:check_config",
+    "opensora": "vidcarbon.backends.opensora_options:check_config",
 }
 
 _CUSTOM = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 __all__ = [
+    "CONFIG_CHECKS",
     "REGISTRY",
     "Backend",
     "VideoShape",
     "check_backend",
     "check_model_entry",
+    "conda_env",
     "create_backend",
 ]
 
@@ -45,6 +51,16 @@ def check_backend(
     )
 
 
+def conda_env(entry: dict) -> str:
+    """The conda env (path from the repository root) of a model entry's generation jobs:
+    Open-Sora's own release env for backend opensora, else envs/generate.yaml."""
+    if entry["backend"] == "opensora":
+        from vidcarbon.backends.opensora_options import parse_options
+
+        return parse_options(entry.get("options", {})).release.env_file
+    return "envs/generate.yaml"
+
+
 def create_backend(name: str, options: dict, registry: dict[str, str] = REGISTRY) -> Backend:
     """Instantiate the backend `name` (from `registry`) with its config `options`."""
     check_backend(name, registry=registry)
@@ -54,11 +70,11 @@ def create_backend(name: str, options: dict, registry: dict[str, str] = REGISTRY
 
 
 def check_model_entry(
-    name: str, entry: dict, requests: list[tuple[str, int, int, int]], fps: int
+    name: str, entry: dict, requests: list[tuple[str, int, int, int]], config: dict
 ) -> None:
     """Check a model entry's options and the (resolution, height, width, frames) its cells ask
     for, where its backend has a torch-free check (ConfigError otherwise)."""
     check = CONFIG_CHECKS.get(entry["backend"])
     if check is not None:
         module_name, function = check.split(":")
-        getattr(importlib.import_module(module_name), function)(name, entry, requests, fps)
+        getattr(importlib.import_module(module_name), function)(name, entry, requests, config)

@@ -272,10 +272,11 @@ def frames_problem(layout: Layout, frames: int) -> tuple[str | None, list[int]]:
 
 
 def check_config(
-    name: str, entry: dict[str, Any], requests: list[tuple[str, int, int, int]], fps: int
+    name: str, entry: dict[str, Any], requests: list[tuple[str, int, int, int]], config: dict
 ) -> None:
     """Validate a `diffusers` model entry and every (resolution, height, width, frames) its
     cells ask for; ConfigError with the key, what was asked, what the model can do, the fix."""
+    fps = config["fps"]
     key = f"models.{name}.options"
     opts = parse_options(entry.get("options", {}), key)
     layout = known_layout(opts, key)

@@ -1,0 +1,1 @@
+"""Stub of xformers for the Open-Sora test double: importable, nothing more."""

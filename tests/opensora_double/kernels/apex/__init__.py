@@ -1,0 +1,1 @@
+"""Stub of apex for the Open-Sora test double: importable, nothing more."""

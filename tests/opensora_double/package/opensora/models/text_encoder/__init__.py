@@ -1,0 +1,1 @@
+from . import t5  # noqa: F401

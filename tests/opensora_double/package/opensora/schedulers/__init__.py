@@ -1,0 +1,1 @@
+from . import iddpm, rf  # noqa: F401
