@@ -128,7 +128,7 @@ def test_example_config_validates_without_torch_or_open_sora():
     code = (
         "import sys, yaml\n"
         "from vidcarbon.config import validate_config, cells, load_prompts\n"
-        "config = yaml.safe_load(open('config/opensora-v1.1.yaml'))\n"
+        "config = yaml.safe_load(open('config/paper.yaml'))\n"
         "validate_config(config, 'workflow/schemas/config.schema.yaml')\n"
         "print(len(cells(config, load_prompts(config))))\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'opensora'}))\n"

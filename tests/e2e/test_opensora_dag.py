@@ -1,4 +1,4 @@
-"""The Open-Sora example config builds its DAG on a host without GPU, torch import or Open-Sora."""
+"""The paper config (Open-Sora v1.1) builds its DAG on a host without GPU, torch import or Open-Sora."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 def test_opensora_config_lists_the_paper_grid(workdir):
     shutil.copytree(REPO / "config", workdir.path / "config", dirs_exist_ok=True)
-    config = yaml.safe_load((REPO / "config" / "opensora-v1.1.yaml").read_text())
+    config = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
     prompts = [
         line
         for line in (REPO / config["prompts"]).read_text().splitlines()
@@ -24,11 +24,14 @@ def test_opensora_config_lists_the_paper_grid(workdir):
     g = config["grid"]
     cells = len(prompts) * len(g["steps"]) * len(g["resolutions"]) * len(g["durations_s"])
     dry_run = workdir.snakemake(
-        "-n", "--replace-workflow-config", "--configfile", "config/opensora-v1.1.yaml"
+        "-n", "--replace-workflow-config", "--configfile", "config/paper.yaml"
     )
     counts = job_counts(dry_run.stdout)
     assert counts["encode_prompt"] == len(prompts)
     assert counts["generate"] == counts["score_quality"] == cells == len(prompts) * 90
-    assert "llm_request" not in counts  # the default config's baselines were replaced
+    # The paper's text baseline replaces the default config's: Llama-2-13B, 4 shards a dataset
+    assert counts["llm_request"] == len(config["llm"]["datasets"]) * config["llm"]["shards"]
+    assert "results/llm/requests/llama-2-13b/" in dry_run.stdout
+    assert "generate_image" not in counts
     assert "results/videos/opensora-v1.1/" in dry_run.stdout
     assert "_f64_s100_seed0.mp4" in dry_run.stdout  # 8 s at 8 fps, Open-Sora's 100 steps
