@@ -46,10 +46,8 @@ def _call_default(pipe, name: str):
     return inspect.signature(type(pipe).__call__).parameters[name].default
 
 
-class _Wan:
-    frames_argument = "num_frames"
-    call_arguments: dict[str, Any] = {}
-    xformers_processor = False  # its processors go through diffusers' attention dispatcher
+class _SequenceLengthEncoder:
+    """Wan and CogVideoX: `encode_prompt` takes the text length as `max_sequence_length`."""
 
     def max_text_tokens(self, pipe) -> int:
         return _call_default(pipe, "max_sequence_length")
@@ -61,6 +59,12 @@ class _Wan:
             max_sequence_length=self.max_text_tokens(pipe),
             device=device,
         )
+
+
+class _Wan(_SequenceLengthEncoder):
+    frames_argument = "num_frames"
+    call_arguments: dict[str, Any] = {}
+    xformers_processor = False  # its processors go through diffusers' attention dispatcher
 
     def decode(self, pipe, latents, frames: int):
         # WanPipeline has no decode method: these are the lines after its denoising loop.
@@ -75,21 +79,10 @@ class _Wan:
         return latents[:, :, :1]  # (batch, channels, frames, height, width)
 
 
-class _CogVideoX:
+class _CogVideoX(_SequenceLengthEncoder):
     frames_argument = "num_frames"
     call_arguments: dict[str, Any] = {}
     xformers_processor = False  # joint text-video attention: diffusers has no xformers variant
-
-    def max_text_tokens(self, pipe) -> int:
-        return _call_default(pipe, "max_sequence_length")
-
-    def encode(self, pipe, prompt: str, guidance: bool, device: str):
-        return pipe.encode_prompt(
-            prompt,
-            do_classifier_free_guidance=guidance,
-            max_sequence_length=self.max_text_tokens(pipe),
-            device=device,
-        )
 
     def decode(self, pipe, latents, frames: int):
         video = pipe.decode_latents(latents.to(pipe.vae.dtype))
