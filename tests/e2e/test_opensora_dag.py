@@ -1,4 +1,4 @@
-"""The paper config (Open-Sora v1.1) builds its DAG on a host without GPU, torch import or Open-Sora."""
+"""The paper config (Open-Sora v1.1) builds its DAG without a GPU, torch import or Open-Sora."""
 
 from __future__ import annotations
 
