@@ -9,6 +9,7 @@ import yaml
 
 from tests.conftest import REPO
 from tests.e2e.test_pipeline import job_counts
+from vidcarbon.prompts import read_prompts
 
 pytestmark = pytest.mark.e2e
 
@@ -16,11 +17,7 @@ pytestmark = pytest.mark.e2e
 def test_opensora_config_lists_the_paper_grid(workdir):
     shutil.copytree(REPO / "config", workdir.path / "config", dirs_exist_ok=True)
     config = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
-    prompts = [
-        line
-        for line in (REPO / config["prompts"]).read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
+    prompts = read_prompts(REPO / config["prompts"])
     g = config["grid"]
     cells = len(prompts) * len(g["steps"]) * len(g["resolutions"]) * len(g["durations_s"])
     dry_run = workdir.snakemake(

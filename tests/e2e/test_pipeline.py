@@ -18,6 +18,7 @@ import yaml
 
 from tests.conftest import REPO, SNAKEFILE, SNAKEMAKE, small_config
 from tests.test_prompts import NASTY
+from vidcarbon.prompts import read_prompts
 from vidcarbon.tables import read_table
 from vidcarbon.video import read_mp4
 
@@ -38,11 +39,7 @@ def job_counts(dry_run_stdout: str) -> dict[str, int]:
 def test_default_config_lists_exactly_the_grid(workdir):
     shutil.copytree(REPO / "config", workdir.path / "config", dirs_exist_ok=True)
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    prompts = [
-        line
-        for line in (REPO / config["prompts"]).read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
+    prompts = read_prompts(REPO / config["prompts"])
     g = config["grid"]
     cells = len(prompts) * len(g["steps"]) * len(g["resolutions"]) * len(g["durations_s"])
     counts = job_counts(workdir.snakemake("-n").stdout)

@@ -154,18 +154,25 @@ def one_cell_config() -> dict:
     return config
 
 
-def test_cancelled_job_is_reported_failed(slurm_cluster, tmp_path):
-    workdir = slurm_workdir(tmp_path, one_cell_config())
-    proc = start_slurm_run(workdir, "--retries", "0", "results/runs.parquet")
+def cancel_the_generation(workdir: Workdir, retries: int) -> tuple[int, str, str]:
+    """Run one cell through SLURM, `scancel` its generation job once it runs; the run's exit
+    status, the cancelled job's id and the run's output."""
+    proc = start_slurm_run(workdir, "--retries", str(retries), "results/runs.parquet")
     job_id = wait_for_running("generate")
     subprocess.run(["scancel", job_id], check=True)
     out = finish(proc)
-    assert proc.returncode != 0
+    return proc.returncode, job_id, out
+
+
+def test_cancelled_job_is_reported_failed(slurm_cluster, tmp_path):
+    workdir = slurm_workdir(tmp_path, one_cell_config())
+    returncode, job_id, out = cancel_the_generation(workdir, retries=0)
+    assert returncode != 0
     assert "Error in rule generate" in out
     slurm_log = workdir.path / ".snakemake" / "slurm_logs" / "group_gen_generate" / f"{job_id}.log"
     assert str(slurm_log) in out
-    assert f"JOB {job_id} ON" in slurm_log.read_text()
-    assert "CANCELLED" in slurm_log.read_text()
+    slurm_output = slurm_log.read_text()
+    assert f"JOB {job_id} ON" in slurm_output and "CANCELLED" in slurm_output
     assert not list((workdir.path / "results" / "cells").rglob("*.json"))
     # Not lost: the next invocation runs the cell again.
     dry_run = start_slurm_run(workdir, "-n", "results/runs.parquet")
@@ -174,11 +181,8 @@ def test_cancelled_job_is_reported_failed(slurm_cluster, tmp_path):
 
 def test_failed_job_is_retried_with_more_memory_and_time(slurm_cluster, tmp_path):
     workdir = slurm_workdir(tmp_path, one_cell_config())
-    proc = start_slurm_run(workdir, "--retries", "1", "results/runs.parquet")
-    first = wait_for_running("generate")
-    subprocess.run(["scancel", first], check=True)
-    out = finish(proc)
-    assert proc.returncode == 0, out[-4000:]
+    returncode, first, out = cancel_the_generation(workdir, retries=1)
+    assert returncode == 0, out[-4000:]
 
     runs = pq.read_table(workdir.path / "results" / "runs.parquet").to_pandas()
     (second,) = set(runs.slurm_job_id)
