@@ -611,9 +611,26 @@ def provenance(config_hash: str, hostnames: list[str], devices: list[str]) -> di
     }
 
 
+def check_rows(name: str, rows: list[dict[str, Any]]) -> None:
+    """Raise SchemaMismatch on a row key that is not a column of table `name`: pyarrow would
+    drop it silently, and a misspelled key would become a null column."""
+    columns = set(SCHEMAS[name].names)
+    for i, row in enumerate(rows):
+        unknown = sorted(set(row) - columns)
+        if unknown:
+            raise SchemaMismatch(
+                f"table {name!r}: row {i} has key(s) {', '.join(map(repr, unknown))} that are "
+                f"not columns of {name!r}; add them to tables.{name.upper()} or fix the key "
+                f"(columns: {', '.join(SCHEMAS[name].names)})"
+            )
+
+
 def write_table(name: str, rows: list[dict[str, Any]], path: str | Path, meta: dict[str, str]):
-    """Write `rows` as table `name` to `path` atomically; returns the pyarrow Table."""
+    """Write `rows` as table `name` to `path` atomically; returns the pyarrow Table.
+
+    Every key of every row must be a column of the table (SchemaMismatch otherwise)."""
     schema = SCHEMAS[name]
+    check_rows(name, rows)
     table = pa.Table.from_pylist(rows, schema=schema)
     table = table.replace_schema_metadata({**meta, "vidcarbon.table": name})
     path = Path(path)
