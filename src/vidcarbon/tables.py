@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from vidcarbon import __version__
 from vidcarbon.errors import SchemaMismatch
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 PHASES = ("encode", "denoise", "decode")
 COMPONENTS = ("gpu", "cpu", "dram")
 
@@ -95,10 +95,54 @@ METHODS_AND_IDLE = [
         column(
             f"idle_{c}_power_w",
             pa.float64(),
-            f"idle {_COMPONENT_WORDS[c]} power from idle_baseline, watts",
+            f"idle {_COMPONENT_WORDS[c]} power from idle_baseline, watts (null: not subtracted, "
+            "see idle_subtraction)",
         )
         for c in COMPONENTS
     ],
+    column(
+        "idle_subtraction",
+        pa.string(),
+        "per component: 'subtracted' (net = gross - idle power x time), 'not applicable' (a "
+        "per-process counter, the CPU-time estimate, is net of idle by construction) or "
+        "'no idle measurement'",
+    ),
+    *[
+        column(
+            f"{c}_shared",
+            pa.bool_(),
+            f"true: another process drove the device-wide {_COMPONENT_WORDS[c]} counter (NVML, "
+            "RAPL) during the job, so its energy holds theirs; null: not device-wide",
+        )
+        for c in COMPONENTS
+    ],
+    column("shared_detail", pa.string(), "what was found on a shared counter, and how"),
+    column(
+        "other_cpu_load",
+        pa.float64(),
+        "mean cores other processes kept busy during the job (/proc/stat), cores",
+    ),
+    column("device_id", pa.string(), "device the job held: gpu:<NVML UUID> or cpu:<host>"),
+    column("device_wait_s", pa.float64(), "time waiting for the device lock, seconds"),
+    column("cpu_model", pa.string(), "host CPU: detected model name, or the configured entry"),
+    column(
+        "cpu_power_per_core_w",
+        pa.float64(),
+        "per-core power of the CPU-time estimate, watts (null: CPU not estimated)",
+    ),
+    column("cpu_power_source", pa.string(), "where cpu_power_per_core_w comes from"),
+    column(
+        "phase_state",
+        pa.string(),
+        "warm (each phase measured after an unmeasured pass of that phase in the same process) "
+        "| cold (warm-up off) | mixed",
+    ),
+    column("attempt", pa.int32(), "1 for a first run; n for the n-th (earlier ones: history)"),
+    column(
+        "previous_statuses",
+        pa.string(),
+        "statuses of the earlier attempts, oldest first (null: first attempt)",
+    ),
 ]
 
 RUNS = pa.schema(
@@ -275,7 +319,8 @@ CARBON = pa.schema(
         column(
             "embodied_scope",
             pa.string(),
-            "gpu (die, memory, packaging) | node (the GPU's share of the server)",
+            "gpu (the GPU: die, memory, packaging) | cpu_package (a CPU run: the package, at "
+            "embodied_share) | node (the device's share of the server)",
             False,
         ),
         column("embodied_unit", pa.string(), "what one unit of embodied carbon covers", False),
@@ -449,13 +494,19 @@ LLM = pa.schema(
         column("batch_index", pa.int32(), "batch the request ran in"),
         column("batch_size", pa.int32(), "requests per batch"),
         column("input_tokens", pa.int32(), "prompt tokens"),
-        column("output_tokens", pa.int32(), "generated tokens"),
+        column("output_tokens", pa.int32(), "generated tokens (a stop sequence's included)"),
         column(
             "length_policy",
             pa.string(),
-            "target (random weights: fixed output length) | eos_cap (stops at EOS or the cap)",
+            "target (random weights: fixed output length) | stop (base model: EOS, the "
+            "dataset's stop sequences or token limit) | eos_cap (chat model: EOS or the cap)",
         ),
-        column("max_new_tokens", pa.int32(), "cap (or target) on generated tokens"),
+        column("max_new_tokens", pa.int32(), "limit (or target) on generated tokens"),
+        column(
+            "stop_reason",
+            pa.string(),
+            "why the answer ended: eos | stop_sequence | length (reached max_new_tokens) | target",
+        ),
         column("status", pa.string(), "ok | oom | failed | killed", False),
         column("error", pa.string(), "error text when status is not ok"),
         column("hostname", pa.string(), "host that ran the job"),
