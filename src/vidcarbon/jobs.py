@@ -38,6 +38,7 @@ def encode_prompt(
     prompt: str,
     backend: str,
     options: dict,
+    warmup_steps: int,
     measurement: dict[str, Any],
     embeddings_path: str,
     record_path: str,
@@ -52,6 +53,7 @@ def encode_prompt(
         "prompt": prompt,
         "embeddings_path": embeddings_path,
         "measurement": measurement,
+        "warmup_steps": warmup_steps,
     }
     return run_isolated("encode", kwargs, identity, record_path, [embeddings_path], log_path)
 

@@ -16,8 +16,7 @@ def measurement_params():
     return {
         "device": config["device"],
         "trace_interval_s": config["measurement"]["trace_interval_s"],
-        "cpu_power_per_core_w": vc.cpu_power_per_core_w(config),
-        "cpu_name": config["measurement"]["cpu"],
+        **vc.cpu_measurement(config),
     }
 
 

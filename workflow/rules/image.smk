@@ -9,6 +9,8 @@ rule generate_image:
         f"logs/generate_image/{IMAGE_STEM}.log",
     conda:
         "../../envs/generate.yaml"
+    resources:
+        measured_device=1,
     params:
         prompt=lambda wildcards: PROMPTS[wildcards.prompt],
         backend=lambda wildcards: IMAGE["models"][wildcards.model]["backend"],

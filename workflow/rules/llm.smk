@@ -43,6 +43,8 @@ rule llm_request:
         "logs/llm_request/{llm}/{dataset}/shard{shard}.log",
     conda:
         "../../envs/llm.yaml"
+    resources:
+        measured_device=1,
     params:
         spec=lambda wildcards: LLM["models"][wildcards.llm],
         shards=lambda wildcards: LLM["shards"],

@@ -5,6 +5,8 @@ rule idle_baseline:
         "logs/idle_baseline/{device}.log",
     conda:
         "../../envs/generate.yaml"
+    resources:
+        measured_device=1,
     params:
         measurement=lambda wildcards: dict(
             measurement_params(), device=wildcards.device

@@ -6,6 +6,7 @@ jobs.encode_prompt(
     prompt=snakemake.params.prompt,
     backend=snakemake.params.backend,
     options=snakemake.params.options,
+    warmup_steps=snakemake.params.warmup_steps,
     measurement=dict(snakemake.params.measurement, threads=snakemake.threads),
     embeddings_path=snakemake.output.embeddings,
     record_path=snakemake.output.record,
