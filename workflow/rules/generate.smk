@@ -27,6 +27,7 @@ rule encode_prompt:
         generation_env
     resources:
         measured_device=1,
+        attempt=lambda wildcards, attempt: attempt,
     params:
         prompt=lambda wildcards: PROMPTS[wildcards.prompt],
         backend=model_param("backend"),
@@ -51,6 +52,7 @@ rule generate:
         generation_env
     resources:
         measured_device=1,
+        attempt=lambda wildcards, attempt: attempt,
     params:
         backend=model_param("backend"),
         options=model_param("options"),

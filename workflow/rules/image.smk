@@ -11,6 +11,7 @@ rule generate_image:
         "../../envs/generate.yaml"
     resources:
         measured_device=1,
+        attempt=lambda wildcards, attempt: attempt,
     params:
         prompt=lambda wildcards: PROMPTS[wildcards.prompt],
         backend=lambda wildcards: IMAGE["models"][wildcards.model]["backend"],

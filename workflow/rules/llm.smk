@@ -45,6 +45,7 @@ rule llm_request:
         "../../envs/llm.yaml"
     resources:
         measured_device=1,
+        attempt=lambda wildcards, attempt: attempt,
     params:
         spec=lambda wildcards: LLM["models"][wildcards.llm],
         shards=lambda wildcards: LLM["shards"],

@@ -11,4 +11,5 @@ jobs.encode_prompt(
     embeddings_path=snakemake.output.embeddings,
     record_path=snakemake.output.record,
     log_path=snakemake.log[0],
+    attempt=snakemake.resources.attempt,
 )
