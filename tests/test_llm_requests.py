@@ -7,8 +7,8 @@ import torch
 
 from tests.conftest import cache_snapshot
 from vidcarbon.generation import Measurement
-from vidcarbon.llm.collect import request_rows
 from vidcarbon.llm import requests as llm_requests
+from vidcarbon.llm.collect import request_rows
 from vidcarbon.llm.models import LlmSpec, LoadedLlm, load_llm
 from vidcarbon.llm.requests import OutputLength, output_length, run_requests
 

@@ -29,9 +29,7 @@ def test_retry_resets_exactly_the_records_of_a_status(tmp_path, capsys):
     killed = make(results, "cells", "m/p/144p_f8_s3_seed0", "killed", [("videos", ".mp4")])
     oom_encode = make(results, "encode", "m/q", "oom", [("encode", ".pt")])
     image = make(results, "image_records", "i/p/240p_s8_seed0", "ok", [("images", ".png")])
-    shard = make(
-        results, "llm/requests", "llm/gsm8k/shard0", "ok", requests=[{"status": "oom"}]
-    )
+    shard = make(results, "llm/requests", "llm/gsm8k/shard0", "ok", requests=[{"status": "oom"}])
     before = {p: p.stat().st_mtime_ns for p in ok_cell + killed + image}
 
     assert main(["retry", "--status", "oom", "--results", str(results)]) == 0
