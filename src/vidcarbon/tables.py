@@ -590,6 +590,33 @@ VIDEO_VS_TEXT = pa.schema(
         column(
             "unit_ratio_vs_text", pa.float64(), "energy per unit / the reference text's per token"
         ),
+        column(
+            "reference_output_tokens",
+            pa.float64(),
+            "mean output tokens per answer of the reference text (text rows: units_per_request "
+            "is their own)",
+        ),
+        column(
+            "paper_output_tokens",
+            pa.float64(),
+            "answer length the paper's ratios imply: 6 x n / 16 frames = 78, n = 208 tokens",
+        ),
+        column(
+            "reference_energy_at_paper_tokens_j",
+            pa.float64(),
+            "estimate: the reference text's energy per answer at paper_output_tokens, mean "
+            "prefill + (n - 1) x mean decode energy per generated token, joules",
+        ),
+        column(
+            "request_ratio_at_paper_tokens",
+            pa.float64(),
+            "energy per request / reference_energy_at_paper_tokens_j (estimate)",
+        ),
+        column(
+            "unit_ratio_at_paper_tokens",
+            pa.float64(),
+            "energy per unit / (reference_energy_at_paper_tokens_j / n) (estimate)",
+        ),
     ]
 )
 
