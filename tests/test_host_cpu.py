@@ -86,7 +86,7 @@ def test_read_host_cpu_parses_the_first_processor(tmp_path):
 
 def test_a_configured_cpu_is_used_as_given():
     measurement = Measurement(
-        cpu="epyc-7763", cpu_power_per_core_w=4.375, cpu_power_source="hardware entry"
+        cpu="epyc-7763", cpu_power_per_core_w=4.375, cpu_estimate_source="hardware entry"
     )
     power = measurement.cpu_power()
     assert (power.model_name, power.power_per_core_w) == ("epyc-7763", 4.375)

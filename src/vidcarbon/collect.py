@@ -76,7 +76,7 @@ def measurement_columns(record: dict, idle: dict[str, Any], *also: dict) -> dict
         "device_wait_s": record.get("device_wait_s"),
         "cpu_model": record.get("cpu_model"),
         "cpu_power_per_core_w": record.get("cpu_power_per_core_w"),
-        "cpu_power_source": record.get("cpu_power_source"),
+        "cpu_estimate_source": record.get("cpu_estimate_source"),
         "phase_state": states.pop() if len(states) == 1 else ("mixed" if states else None),
         "attempt": len(history) + 1,
         "previous_statuses": ",".join(h["status"] for h in history) or None,

@@ -143,7 +143,7 @@ def cpu_measurement(config: dict) -> dict[str, Any]:
     return {
         "cpu": name,
         "cpu_power_per_core_w": power.power_per_core_w,
-        "cpu_power_source": power.source,
+        "cpu_estimate_source": power.source,
     }
 
 

@@ -34,14 +34,14 @@ class Measurement:
     """Settings of the meter: which device, how often to sample, how to estimate the CPU.
 
     `cpu` is "auto" (detect the host CPU in the job, `vidcarbon.energy.host_cpu`) or a
-    hardware-file entry, whose `cpu_power_per_core_w` and `cpu_power_source` come with it.
+    hardware-file entry, whose `cpu_power_per_core_w` and `cpu_estimate_source` come with it.
     """
 
     device: str = "cpu"
     trace_interval_s: float = 0.05
     cpu: str = "auto"
     cpu_power_per_core_w: float | None = None
-    cpu_power_source: str | None = None
+    cpu_estimate_source: str | None = None
     threads: int = 1
 
     @property
@@ -52,7 +52,7 @@ class Measurement:
     def cpu_power(self) -> CpuPower:
         if self.cpu == "auto":
             return detect_cpu_power()
-        return CpuPower(self.cpu, self.cpu_power_per_core_w, self.cpu_power_source)
+        return CpuPower(self.cpu, self.cpu_power_per_core_w, self.cpu_estimate_source)
 
 
 @dataclass
@@ -95,7 +95,7 @@ class JobContext:
         )
         if self.meter.methods.get("cpu") == "estimated":
             self.record.update(
-                cpu_power_per_core_w=cpu.power_per_core_w, cpu_power_source=cpu.source
+                cpu_power_per_core_w=cpu.power_per_core_w, cpu_estimate_source=cpu.source
             )
 
     def run(self, body) -> dict[str, Any]:

@@ -130,7 +130,7 @@ METHODS_AND_IDLE = [
         pa.float64(),
         "per-core power of the CPU-time estimate, watts (null: CPU not estimated)",
     ),
-    column("cpu_power_source", pa.string(), "where cpu_power_per_core_w comes from"),
+    column("cpu_estimate_source", pa.string(), "where cpu_power_per_core_w comes from"),
     column(
         "phase_state",
         pa.string(),
