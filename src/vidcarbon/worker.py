@@ -43,8 +43,14 @@ def _describe_exit(returncode: int) -> tuple[str, str]:
 RESUBMIT_STATUSES = ("oom", "killed")
 
 
+def export_max_attempts(attempts: int) -> None:
+    """Called by the Snakefile's `onstart` with --retries + 1: `--retries` is not known while
+    the Snakefile is parsed, and the job-step Snakemake on a node always gets --retries 0."""
+    os.environ["VIDCARBON_MAX_ATTEMPTS"] = str(attempts)
+
+
 def max_attempts() -> int:
-    """Attempts Snakemake makes of a job: its --retries + 1, exported by the Snakefile."""
+    """Attempts Snakemake makes of a job (its --retries + 1), as the Snakefile exported it."""
     return int(os.environ.get("VIDCARBON_MAX_ATTEMPTS", "1"))
 
 
