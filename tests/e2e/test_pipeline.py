@@ -94,6 +94,12 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     assert sorted(runs.prompt.unique()) == sorted(NASTY)  # text survived, verbatim
     assert not pwned.exists()  # and never reached a shell
     assert (runs.cpu_method == "estimated").all() and runs.gpu_method.isna().all()
+    # the estimate's CPU is this host's, its idle does not apply, it cannot be shared
+    assert runs.cpu_model.notna().all() and (runs.cpu_power_per_core_w > 0).all()
+    assert runs.idle_cpu_power_w.isna().all() and runs.cpu_shared.isna().all()
+    assert set(runs.idle_subtraction) == {"cpu: not applicable"}
+    assert np.allclose(runs.net_energy_j, runs.energy_j)
+    assert set(runs.phase_state) == {"warm"} and set(runs.attempt) == {1}
     assert (runs.frames == 4).all() and (runs.tokens_per_frame == 144).all()
     total = runs.encode_energy_j + runs.denoise_energy_j + runs.decode_energy_j
     assert np.allclose(runs.energy_j, total) and (runs.energy_j > 0).all()
