@@ -66,7 +66,8 @@ class NvmlGPUs:
     def get_uuid(self, index: int) -> str:
         import pynvml
 
-        return pynvml.nvmlDeviceGetUUID(self._gpus.gpus[index].handle)
+        uuid = pynvml.nvmlDeviceGetUUID(self._gpus.gpus[index].handle)
+        return uuid.decode() if isinstance(uuid, bytes) else uuid  # bytes in older pynvml
 
     def get_compute_process_ids(self, index: int) -> list[int]:
         import pynvml
