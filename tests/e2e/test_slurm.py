@@ -259,7 +259,9 @@ def test_each_job_holds_its_own_fake_gpu_and_none_waits_for_another(slurm_cluste
     # the CPU package (fake RAPL) is the node's: flagged iff another job drove it meanwhile
     shared_pids = {pid for pair in overlapping(driver_intervals(fake / "cpu.log")) for pid in pair}
     for row in runs.itertuples():
-        pids = {int(p) for p in re.findall(r"\d+", row.shared_detail or "")}
+        detail = row.shared_detail if isinstance(row.shared_detail, str) else ""
+        found = re.findall(r"other processes on it \(([\d, ]+)\)", detail)
+        pids = {int(p) for group in found for p in group.split(",")}
         assert row.cpu_shared == bool(pids), row.shared_detail
         assert pids <= shared_pids
 
