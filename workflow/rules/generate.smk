@@ -25,6 +25,7 @@ rule encode_prompt:
         "logs/encode_prompt/{model}/{prompt}.log",
     conda:
         generation_env
+    threads: measured_threads()
     resources:
         measured_device=1,
         attempt=lambda wildcards, attempt: attempt,
@@ -50,6 +51,7 @@ rule generate:
         f"logs/generate/{CELL}.log",
     conda:
         generation_env
+    threads: measured_threads()
     resources:
         measured_device=1,
         attempt=lambda wildcards, attempt: attempt,

@@ -5,6 +5,7 @@ rule idle_baseline:
         "logs/idle_baseline/{device}.log",
     conda:
         "../../envs/generate.yaml"
+    threads: measured_threads()
     resources:
         measured_device=1,
     params:
