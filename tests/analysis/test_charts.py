@@ -282,7 +282,7 @@ def test_video_vs_text_chart_and_claims(tmp_path):
     points = {d["label"]: d for d in next(iter(spec["datasets"].values()))}
     # every text group shows its mean answer length, and the reference at the paper's 208
     assert {"text: llm all (50 tokens)", "text: llm gsm8k (128 tokens)"} <= set(points)
-    at_208 = points["text: llm at the paper's implied answer length, estimate (208 tokens)"]
+    at_208 = points["text: llm at the paper's answer length (estimate) (208 tokens)"]
     reference = points["text: llm all (50 tokens)"]
     assert at_208["carbon_per_request_g"] == pytest.approx(4 * reference["carbon_per_request_g"])
     assert "video: vid 240p_f16_s8" in points  # video labels carry no token count

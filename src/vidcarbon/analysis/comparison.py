@@ -23,7 +23,7 @@ def _at_paper_tokens(rows: pd.DataFrame) -> pd.DataFrame:
     scale = ref.reference_energy_at_paper_tokens_j / ref.energy_per_request_j
     tokens = ref.paper_output_tokens
     return ref.assign(
-        group="at the paper's implied answer length, estimate",
+        group="at the paper's answer length (estimate)",
         units_per_request=tokens,
         carbon_per_request_g=ref.carbon_per_request_g * scale,
         carbon_per_unit_g=ref.carbon_per_request_g * scale / tokens,
@@ -57,7 +57,7 @@ def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> al
             alt.Chart(rows)
             .mark_point(filled=True, size=90)  # a dot plot: bars have no zero on a log scale
             .encode(
-                y=alt.Y("label:N", sort=order, title=None),
+                y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360)),
                 x=alt.X(
                     f"{column}:Q", scale=alt.Scale(type="log", nice=False, padding=12), title=what
                 ),
