@@ -99,12 +99,15 @@ def slurm_jobs() -> dict[str, dict[str, str]]:
     return jobs
 
 
-def wait_for_running(comment: str, timeout_s: float = 120) -> str:
-    """The id of the first RUNNING job whose comment names `comment`."""
+def wait_for_running(comment: str, workdir: Workdir, timeout_s: float = 120) -> str:
+    """The id of the first RUNNING job of this run (its working directory) whose comment names
+    `comment`: the test cluster may be running other people's jobs, which are not ours to
+    cancel."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for job_id, job in slurm_jobs().items():
-            if job["JobState"] == "RUNNING" and comment in job.get("Comment", ""):
+            ours = job.get("WorkDir") == str(workdir.path)
+            if ours and job["JobState"] == "RUNNING" and comment in job.get("Comment", ""):
                 return job_id
         time.sleep(0.2)
     raise AssertionError(f"no running SLURM job for {comment} after {timeout_s} s")
@@ -158,7 +161,7 @@ def cancel_the_generation(workdir: Workdir, retries: int) -> tuple[int, str, str
     """Run one cell through SLURM, `scancel` its generation job once it runs; the run's exit
     status, the cancelled job's id and the run's output."""
     proc = start_slurm_run(workdir, "--retries", str(retries), "results/runs.parquet")
-    job_id = wait_for_running("generate")
+    job_id = wait_for_running("generate", workdir)
     subprocess.run(["scancel", job_id], check=True)
     out = finish(proc)
     return proc.returncode, job_id, out
@@ -279,7 +282,9 @@ def test_an_oom_cell_is_resubmitted_with_more_memory(slurm_cluster, tmp_path):
         out = finish(start_slurm_run(workdir, "results/runs.parquet"))  # the profile: retries 1
     finally:
         os.environ["PYTHONPATH"] = path
-    assert "ResubmitWithMoreResources" in out, out[-4000:]
+    assert "Trying to restart job" in out, out[-4000:]
+    logs = (workdir.path / ".snakemake" / "slurm_logs" / "group_gen_generate").glob("*.log")
+    assert any("ResubmitWithMoreResources" in log.read_text() for log in logs)
     runs = pq.read_table(workdir.path / "results" / "runs.parquet").to_pandas()
     (row,) = runs.itertuples()
     assert (row.status, row.attempt, row.previous_statuses) == ("ok", 2, "oom")
