@@ -30,7 +30,7 @@ def small_config(prompts_file: str = "config/prompts/test.txt") -> dict:
             "warmup_steps": 1,
             "trace_interval_s": 0.05,
             "idle_duration_s": 0.2,
-            "cpu": "epyc-9005-zen5",
+            "cpu": "auto",
         },
     }
 

@@ -55,6 +55,8 @@ def test_node_scope_charges_one_gpus_share_of_the_server():
 
 def test_cpu_device_is_charged_per_core():
     charged = charged_hardware("epyc-9005-zen5", "gpu", None, DEVICES)
+    assert charged.scope == "cpu_package"  # what a CPU run is charged, whatever the key says
+    assert charged_hardware("a100-80gb", "gpu", None, DEVICES).scope == "gpu"
     assert charged.cores == 64 and charged.share(2) == pytest.approx(2 / 64)
     assert charged.share(None) == pytest.approx(1 / 64)
     server = charged_hardware("epyc-9005-zen5", "node", "cpu-server-zen5", DEVICES)

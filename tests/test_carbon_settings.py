@@ -9,6 +9,8 @@ import pytest
 from tests.conftest import REPO, SCHEMA, small_config
 from vidcarbon.carbon.settings import carbon_settings
 from vidcarbon.config import validate_config
+from vidcarbon.energy import host_cpu
+from vidcarbon.energy.host_cpu import HostCpu
 from vidcarbon.errors import ConfigError
 
 
@@ -29,10 +31,19 @@ def settings(carbon: dict | None = None, **top):
     return carbon_settings(config)
 
 
-def test_defaults_are_the_papers_and_charge_the_host_cpu_on_cpu(in_repo):
+GENOA = HostCpu("AMD EPYC", "AuthenticAMD", 25, 17, 2, virtual=True)
+
+
+@pytest.fixture
+def genoa_host(monkeypatch):
+    monkeypatch.setattr(host_cpu, "read_host_cpu", lambda: GENOA)
+
+
+def test_defaults_are_the_papers_and_charge_the_host_cpu_on_cpu(in_repo, genoa_host):
     s = settings()
     assert s.assumptions == {"pue": 1.2, "lifetime_years": 5, "utilisation": 1}
-    assert s.device == "epyc-9005-zen5" and s.scope == "gpu"
+    # measurement.cpu auto: the entry whose cpuid covers the host (Zen 4, family 19h model 11h)
+    assert s.device == "epyc-9004-zen4" and s.scope == "gpu"
     assert [x["name"] for x in s.scenarios] == [
         "coal", "gas", "biomass", "solar", "geothermal", "hydro", "nuclear", "wind",
     ]  # fmt: skip
@@ -99,3 +110,21 @@ def test_default_config_resolves_every_kind(in_repo):
         "steps": 16,
         "credits": 10,
     }
+
+
+def test_a_named_cpu_is_charged_whatever_the_host(in_repo, genoa_host):
+    config = small_config("config/prompts/default.txt")
+    config["measurement"]["cpu"] = "epyc-7763"
+    validate_config(config, SCHEMA)
+    assert carbon_settings(config).device == "epyc-7763"
+
+
+def test_an_unknown_host_cpu_asks_for_carbon_device(in_repo, monkeypatch):
+    unknown = HostCpu("Hygon C86 7285", "HygonGenuine", 24, 1, 32)
+    monkeypatch.setattr(host_cpu, "read_host_cpu", lambda: unknown)
+    with pytest.raises(ConfigError) as error:
+        settings()
+    message = str(error.value)
+    assert "config key 'carbon.device': not set" in message
+    assert "'Hygon C86 7285', HygonGenuine family 24 model 1" in message
+    assert "epyc-9004-zen4" in message  # the allowed entries are listed

@@ -67,3 +67,14 @@ def test_diffusers_families_generate_on_cuda_in_bf16(attention):
         assert info["dtype"] == "bfloat16"
         if attention == "sdpa":
             assert info["attention"].startswith("sdpa (")
+
+
+def test_nvml_names_the_gpu_by_uuid_and_sees_this_process_on_it():
+    """The device a job locks and the sharing check, on real NVML (expects a GPU of its own)."""
+    counters = detect_counters("cuda", cpu_power_per_core_w=5.0)
+    gpu = next(c for c in counters if c.component == "gpu")
+    assert gpu.device_id().startswith("gpu:GPU-")
+    torch.ones(1, device="cuda")  # this process now holds a CUDA context on the GPU
+    watch = gpu.watch()
+    watch.poll()
+    assert watch.result(None) is None, "another process is on this GPU"

@@ -44,7 +44,7 @@ def test_phases_and_steps_are_windows(record):
 
 
 def test_image_row_sums_its_phases(record):
-    row = image_row(record, {"cpu": 1.0})
+    row = image_row(record, {"idle_power_w": {"cpu": 1.0}})
     phases = ("encode", "denoise", "decode")
     assert row["energy_j"] == pytest.approx(sum(row[f"{p}_energy_j"] for p in phases))
     assert row["generation_duration_s"] == pytest.approx(

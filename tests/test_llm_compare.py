@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from vidcarbon.carbon.accounting import operational_g
-from vidcarbon.llm.compare import PAPER_PUE, PAPER_SCENARIO, compare
+from vidcarbon.llm.compare import PAPER_OUTPUT_TOKENS, PAPER_PUE, PAPER_SCENARIO, compare
 
 KWH = 3.6e6  # J
 
@@ -20,6 +20,8 @@ def tables():
             "energy_j": [0.1 * KWH, 0.3 * KWH, None, 1.0 * KWH],
             "output_tokens": [10, 10, 16, 100],
             "duration_s": [1.0, 3.0, None, 2.0],
+            "prefill_energy_j": [0.01 * KWH, 0.03 * KWH, None, 0.01 * KWH],
+            "decode_energy_j": [0.09 * KWH, 0.27 * KWH, None, 0.99 * KWH],
         }
     )
     runs = pd.DataFrame(
@@ -113,3 +115,24 @@ def test_comparison_scenarios_add_the_carbon_ones_once():
         ("paper-100g", 100.0),
         ("wind", 11.0),
     ]
+
+
+def test_ratios_at_the_papers_answer_length_beside_the_measured_ones():
+    assert PAPER_OUTPUT_TOKENS == 208  # 6 x n / 16 = 78
+    runs, llm, images = tables()
+    paper = compare(runs, llm, images, [PAPER_SCENARIO], PAPER_PUE, "a").set_index(
+        ["modality", "model", "group"]
+    )
+    video = paper.loc[("video", "v", "240p_f16_s8")]
+    assert video.reference_output_tokens == 10 and video.paper_output_tokens == 208
+    # reference "a": prefill 0.02 kWh on average; decode 0.09 and 0.27 kWh over 9 tokens each
+    at_208 = 0.02 * KWH + 207 * (0.09 / 9 + 0.27 / 9) / 2 * KWH
+    assert video.reference_energy_at_paper_tokens_j == pytest.approx(at_208)
+    assert video.request_ratio_at_paper_tokens == pytest.approx(2.0 * KWH / at_208)
+    assert video.unit_ratio_at_paper_tokens == pytest.approx(2.0 / 16 * KWH / (at_208 / 208))
+    # 10-token answers make video look ~21x dearer per request than 208-token ones would;
+    # per token the cost barely moves (here the prefill costs exactly one decode token)
+    assert video.request_ratio_vs_text / video.request_ratio_at_paper_tokens == pytest.approx(
+        at_208 / (0.2 * KWH)
+    )
+    assert video.unit_ratio_at_paper_tokens == pytest.approx(video.unit_ratio_vs_text)

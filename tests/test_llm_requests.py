@@ -7,9 +7,10 @@ import torch
 
 from tests.conftest import cache_snapshot
 from vidcarbon.generation import Measurement
+from vidcarbon.llm import requests as llm_requests
 from vidcarbon.llm.collect import request_rows
-from vidcarbon.llm.models import LlmSpec, load_llm
-from vidcarbon.llm.requests import count_output_tokens, output_length, run_requests
+from vidcarbon.llm.models import LlmSpec, LoadedLlm, load_llm
+from vidcarbon.llm.requests import OutputLength, output_length, run_requests
 
 SHORT = {"prompt_id": "p1", "dataset": "gsm8k", "text": "Question: what is 2 + 2?\nAnswer:"}
 LONGER = {"prompt_id": "p2", "dataset": "gsm8k", "text": "Question: " + "and then " * 20}
@@ -77,13 +78,97 @@ def test_a_batch_shares_its_windows_by_tokens():
     assert rows["p1"]["output_tokens"] == rows["p2"]["output_tokens"] == 12
 
 
-def test_output_length_policy_and_eos_counting():
-    assert output_length("random", 40, 512).max_new_tokens == 40
-    pretrained = output_length("pretrained", 40, 512)
-    assert (pretrained.policy, pretrained.max_new_tokens) == ("eos_cap", 512)
-    new = torch.tensor([[5, 6, 1, 0, 0], [5, 6, 7, 8, 9]])
-    assert count_output_tokens(new, 1, "eos_cap") == [3, 5]
-    assert count_output_tokens(new, 1, "target") == [5, 5]
+def test_output_length_policy_per_weights_chat_and_dataset():
+    random = output_length(LlmSpec(model="m", weights="random"), "gsm8k", 40, 512)
+    assert (random.policy, random.max_new_tokens) == ("target", 40)
+    base = LlmSpec(model="m", weights="pretrained")
+    assert output_length(base, "gsm8k", 40, 512) == OutputLength("stop", 256, ("Question:",))
+    assert output_length(base, "nq_open", 40, 512) == OutputLength("stop", 256, ("\n", ".", ","))
+    assert output_length(base, "mmlu", 40, 512) == OutputLength("stop", 1)  # one answer letter
+    assert output_length(base, "alpaca", 40, 300) == OutputLength("stop", 300)  # free-form
+    chat = LlmSpec(model="m", weights="pretrained", chat=True)
+    assert output_length(chat, "nq_open", 40, 512) == OutputLength("eos_cap", 512)
+
+
+class NeverEos:
+    """A causal LM that never emits EOS: each next token is `chain[last token]`, else "it"
+    (after any prompt it answers "it is a . the and it is a . ...")."""
+
+    @staticmethod
+    def build(eos_after: str | None = None) -> LoadedLlm:
+        import types
+
+        tiny = load_llm(LlmSpec(), "cpu")
+        vocab = tiny.tokenizer.get_vocab()
+        words = ["\u2581it", "\u2581is", "\u2581a", ".", "\u2581the", "\u2581and"]
+        ids = [vocab[w] for w in words]
+        chain = dict(zip(ids, ids[1:] + ids[:1], strict=True))
+        if eos_after is not None:
+            chain[vocab[eos_after]] = tiny.tokenizer.eos_token_id
+        forward = tiny.model.forward
+
+        def chained(self, *args, **kwargs):
+            out = forward(*args, **kwargs)
+            given = kwargs["input_ids"]
+            # the prompt pass sees the whole prompt, which the tokenizer ends with </s>
+            last = given[:, -2 if given.shape[1] > 1 else -1].tolist()
+            logits = torch.full_like(out.logits, -1e4)
+            for row, token in enumerate(last):
+                logits[row, -1, chain.get(token, ids[0])] = 0.0
+            out.logits = logits
+            return out
+
+        tiny.model.forward = types.MethodType(chained, tiny.model)
+        return tiny
+
+
+def never_eos_rows(monkeypatch, prompts, cap=12, eos_after=None):
+    llm = NeverEos.build(eos_after)
+    monkeypatch.setattr(llm_requests, "load_llm", lambda spec, device: llm)
+    record = run_requests(
+        {"model": "a-base-model", "weights": "pretrained"},
+        prompts,
+        {**TARGETS, "mmlu": 3, "alpaca": 3},  # targets apply to random weights only
+        cap,
+        1,
+        2,
+        Measurement(),
+    )
+    assert record["status"] == "ok", record["error"]
+    return rows_of(record)
+
+
+def test_stop_sequences_end_the_answers_of_a_model_that_never_emits_eos(monkeypatch):
+    mmlu = {"prompt_id": "p5", "dataset": "mmlu", "text": "Pick one\nA. x\nB. y\nAnswer:"}
+    alpaca = {"prompt_id": "p6", "dataset": "alpaca", "text": "### Instruction:\nGo\n"}
+    rows = never_eos_rows(monkeypatch, [OTHER, SHORT, mmlu, alpaca], cap=12)
+    # nq_open stops at "." (lm-evaluation-harness): "it is a ." is 4 tokens
+    assert rows["p4"]["stop_reason"] == "stop_sequence" and rows["p4"]["output_tokens"] == 4
+    # gsm8k's stop is "Question:", which this model never writes: it runs to 256 tokens
+    assert rows["p1"]["stop_reason"] == "length" and rows["p1"]["output_tokens"] == 256
+    assert rows["p5"]["stop_reason"] == "length" and rows["p5"]["output_tokens"] == 1
+    assert rows["p6"]["stop_reason"] == "length" and rows["p6"]["output_tokens"] == 12
+    assert {r["length_policy"] for r in rows.values()} == {"stop"}
+    assert rows["p4"]["energy_per_output_token_j"] == pytest.approx(rows["p4"]["energy_j"] / 4)
+
+
+def test_eos_ends_an_answer_before_its_stop_sequence(monkeypatch):
+    rows = never_eos_rows(monkeypatch, [OTHER], eos_after="\u2581is")
+    assert rows["p4"]["stop_reason"] == "eos" and rows["p4"]["output_tokens"] == 3  # it is </s>
+
+
+def test_a_batch_ends_each_answer_on_its_own(monkeypatch):
+    llm = NeverEos.build()
+    monkeypatch.setattr(llm_requests, "load_llm", lambda spec, device: llm)
+    longer = {**OTHER, "prompt_id": "p7", "text": "Q: and who wrote the sequel, if any?\nA: the"}
+    record = run_requests(
+        {"model": "m", "weights": "pretrained"}, [OTHER, longer], TARGETS, 8, 2, 0, Measurement()
+    )
+    rows = rows_of(record)
+    assert rows["p4"]["batch_index"] == rows["p7"]["batch_index"]
+    # after "the" it goes on "and it is a .": one token more than after "A:"
+    assert (rows["p4"]["output_tokens"], rows["p7"]["output_tokens"]) == (4, 5)
+    assert {rows["p4"]["stop_reason"], rows["p7"]["stop_reason"]} == {"stop_sequence"}
 
 
 def test_hub_layout_checkpoint_pretrained_stops_and_random_runs_to_target(tmp_path):
@@ -96,8 +181,10 @@ def test_hub_layout_checkpoint_pretrained_stops_and_random_runs_to_target(tmp_pa
     )
     row = rows_of(pretrained)["p1"]
     assert row["status"] == "ok", row["error"]
-    assert row["length_policy"] == "eos_cap" and row["max_new_tokens"] == 7
-    assert 1 <= row["output_tokens"] <= 7
+    # a base model answering gsm8k stops as lm-evaluation-harness does: "Question:", EOS, 256
+    assert row["length_policy"] == "stop" and row["max_new_tokens"] == 256
+    assert 1 <= row["output_tokens"] <= 256
+    assert row["stop_reason"] in ("eos", "stop_sequence", "length")
     assert pretrained["model_info"]["params"] == sum(p.numel() for p in tiny.model.parameters())
     random = run_requests(
         {"model": str(tmp_path), "weights": "random"}, [SHORT], TARGETS, 7, 1, 0, Measurement()

@@ -214,5 +214,7 @@ def test_encode_and_generate_jobs_measure_each_phase(double, local_checkpoint, t
     names = [w["name"] for w in record["windows"]]
     assert names == ["load", "warmup", "step_0", "step_1", "step_2", "denoise", "decode"]
     assert record["frames_written"] == 2
-    assert double("opensora.models.text_encoder.t5").T5Encoder.encode_calls == 1
+    # T5 runs in the encode job only: a warm-up pass, then the measured one
+    assert [w["name"] for w in encoded["windows"]] == ["load", "warmup", "encode"]
+    assert double("opensora.models.text_encoder.t5").T5Encoder.encode_calls == 2
     assert len(double("opensora.models.stdit").TinySTDiT.calls) == 2 + 3  # warm-up + steps

@@ -79,3 +79,18 @@ def test_cli_prints_table_docs(capsys):
     assert "| `energy_j` | double |" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["tables", "nope"])
+
+
+def test_a_misspelled_row_key_is_an_error_naming_key_and_table(tmp_path):
+    row = {
+        "run_id": "r1",
+        "job_id": "m/p/c",
+        "job_kind": "generate",
+        "t_s": 0.1,
+        "component": "cpu",
+        "powr_w": 5.5,  # pyarrow alone would drop it and write power_w as null
+    }
+    path = tmp_path / "traces.parquet"
+    with pytest.raises(SchemaMismatch, match=r"table 'traces': row 0 has key\(s\) 'powr_w'"):
+        write_table("traces", [row], path, provenance("h", [], []))
+    assert not path.exists()

@@ -33,7 +33,35 @@ def main(argv: list[str] | None = None) -> int:
     est.add_argument("--pue", type=float, default=1.2)
     est.add_argument("--device", help="hardware.yaml entry whose embodied carbon to charge")
     est.add_argument("--hardware", type=Path, default=Path("config/hardware.yaml"))
+    again = commands.add_parser(
+        "retry",
+        help="make the next run redo the jobs that ended with a status (e.g. oom)",
+        description="Moves the records of the jobs that ended with STATUS to their history "
+        "(<record>.history.jsonl) and deletes their outputs, so that the next `snakemake` or "
+        "`make run` redoes exactly those jobs (with attempt n+1 in their rows).",
+    )
+    again.add_argument(
+        "--status",
+        action="append",
+        required=True,
+        help="oom | failed | killed (repeat for several)",
+    )
+    again.add_argument("--results", type=Path, default=Path("results"), help="results folder")
     args = parser.parse_args(argv)
+    if args.command == "retry":
+        from vidcarbon.retry import retry
+
+        try:
+            reset = retry(args.status, args.results)
+        except ValueError as exc:
+            parser.exit(2, f"vidcarbon retry: {exc}\n")
+        for kind, path in reset:
+            print(f"{kind}: {path}")
+        print(
+            f"{len(reset)} job(s) with status {' or '.join(args.status)} will run again on "
+            "the next `snakemake` (or `make run`); their earlier attempts are kept beside "
+            "each record in <record>.history.jsonl"
+        )
     if args.command == "estimate":
         try:
             print(_estimate(args))

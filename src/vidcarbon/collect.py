@@ -37,12 +37,60 @@ def _sum_or_none(values) -> float | None:
     return sum(values) if values else None
 
 
-def run_row(gen: dict, enc: dict, idle_w: dict[str, float]) -> dict[str, Any]:
-    """One runs-table row: a cell's identity, status, and per-phase time and energy."""
+def idle_subtraction(methods: dict[str, str], idle: dict[str, Any]) -> str | None:
+    """Per component of the row: whether its idle power was subtracted, and why not."""
+    idle_w, not_applicable = idle.get("idle_power_w", {}), idle.get("idle_not_applicable", [])
+    words = []
+    for component in methods:
+        if component in idle_w:
+            words.append(f"{component}: subtracted")
+        elif component in not_applicable:
+            words.append(f"{component}: not applicable")
+        else:
+            words.append(f"{component}: no idle measurement")
+    return "; ".join(words) or None
+
+
+def measurement_columns(record: dict, idle: dict[str, Any], *also: dict) -> dict[str, Any]:
+    """The columns every measured row carries (runs, images, llm): how each component was
+    measured, its idle power, whether a device-wide counter was shared with another process,
+    the host CPU of the estimate, the phase state and the attempt. `also`: other jobs whose
+    windows the row holds (a cell's text encoding), whose sharing and phase state count too."""
+    methods = record.get("methods", {})
+    idle_w = idle.get("idle_power_w", {})
+    shared: dict[str, list[str]] = {}
+    for rec in (record, *also):
+        for component, why in rec.get("shared", {}).items():
+            shared.setdefault(component, []).extend([why] if why else [])
+    states = {rec["phase_state"] for rec in (record, *also) if rec.get("phase_state")}
+    details = sorted({why for whys in shared.values() for why in whys})
+    history = record.get("history", [])
+    return {
+        **{f"{c}_method": methods.get(c) for c in COMPONENTS},
+        **{f"idle_{c}_power_w": idle_w.get(c) if c in methods else None for c in COMPONENTS},
+        "idle_subtraction": idle_subtraction(methods, idle),
+        **{f"{c}_shared": bool(shared[c]) if c in shared else None for c in COMPONENTS},
+        "shared_detail": "; ".join(details) or None,
+        "other_cpu_load": record.get("other_cpu_load"),
+        "device_id": record.get("device_id"),
+        "device_wait_s": record.get("device_wait_s"),
+        "cpu_model": record.get("cpu_model"),
+        "cpu_power_per_core_w": record.get("cpu_power_per_core_w"),
+        "cpu_estimate_source": record.get("cpu_estimate_source"),
+        "phase_state": states.pop() if len(states) == 1 else ("mixed" if states else None),
+        "attempt": len(history) + 1,
+        "previous_statuses": ",".join(h["status"] for h in history) or None,
+    }
+
+
+def run_row(gen: dict, enc: dict, idle: dict[str, Any]) -> dict[str, Any]:
+    """One runs-table row: a cell's identity, status, and per-phase time and energy.
+
+    `idle`: the idle_baseline record of the cell's device ({} if none)."""
     gen_w, enc_w = _windows(gen), _windows(enc)
+    idle_w = idle.get("idle_power_w", {})
     info = gen.get("model_info", {})
     device_names = gen.get("device_names", {})
-    methods = gen.get("methods", {})
     status, error = gen["status"], gen.get("error")
     if enc.get("status", "ok") != "ok" and status == "ok":
         status, error = enc["status"], f"text encoding: {enc.get('error')}"
@@ -82,8 +130,7 @@ def run_row(gen: dict, enc: dict, idle_w: dict[str, float]) -> dict[str, Any]:
         attention=info.get("attention"),
         params_transformer=info.get("params_transformer"),
         text_tokens=enc.get("text_tokens"),
-        **{f"{c}_method": methods.get(c) for c in COMPONENTS},
-        **{f"idle_{c}_power_w": idle_w.get(c) if c in methods else None for c in COMPONENTS},
+        **measurement_columns(gen, idle, *([enc] if enc else [])),
         load_duration_s=gen_w.get("load", {}).get("duration_s"),
         warmup_duration_s=gen_w.get("warmup", {}).get("duration_s"),
         warmup_energy_j=_sum_or_none(gen_w.get("warmup", {}).get("energy_j", {}).values()),
@@ -157,7 +204,7 @@ def collect(
     idle = {}
     for path in idle_records:
         rec = read_json(path)
-        idle[rec["device"]] = rec.get("idle_power_w", {})
+        idle[rec["device"]] = rec
     runs, steps, traces = [], [], []
     for rec in encodes.values():
         traces += trace_rows(rec, f"{rec['model']}/{rec['prompt_id']}/encode")

@@ -85,7 +85,7 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
             problems.append(str(exc))
     if problems:
         raise ConfigError("invalid model configuration:\n  " + "\n  ".join(problems))
-    cpu_power_per_core_w(config)
+    cpu_measurement(config)
     return config
 
 
@@ -122,18 +122,29 @@ def load_hardware(path: str | Path) -> dict[str, dict]:
     return yaml.safe_load(path.read_text())["devices"]
 
 
-def cpu_power_per_core_w(config: dict) -> float:
-    """Active power per busy core (W) of the configured host CPU: its TDP over its cores."""
-    devices = load_hardware(config["hardware"])
+def cpu_measurement(config: dict) -> dict[str, Any]:
+    """What a measured job needs to estimate CPU energy: `{"cpu": "auto"}` (each job detects
+    its host CPU, `vidcarbon.energy.host_cpu`), or a hardware-file CPU with its per-core
+    power (TDP over cores) and where that figure comes from."""
     name = config["measurement"]["cpu"]
+    if name == "auto":
+        return {"cpu": "auto"}
+    devices = load_hardware(config["hardware"])
     spec = devices.get(name)
     if spec is None or spec.get("kind") != "cpu":
         cpus = ", ".join(k for k, v in devices.items() if v.get("kind") == "cpu")
         raise ConfigError(
             f"config key 'measurement.cpu': {name!r} is not a CPU in {config['hardware']}; "
-            f"allowed: {cpus}"
+            f"allowed: auto (detect the host CPU), {cpus}"
         )
-    return float(spec["tdp_w"]) / float(spec["cores"])
+    from vidcarbon.energy.host_cpu import configured_cpu_power
+
+    power = configured_cpu_power(name, spec, config["hardware"])
+    return {
+        "cpu": name,
+        "cpu_power_per_core_w": power.power_per_core_w,
+        "cpu_estimate_source": power.source,
+    }
 
 
 def config_hash(*parts: Any) -> str:

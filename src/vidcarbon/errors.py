@@ -15,3 +15,8 @@ class BackendUnavailable(VidcarbonError):
 
 class SchemaMismatch(VidcarbonError):
     """A Parquet table does not have the schema (or schema version) this package expects."""
+
+
+class ResubmitWithMoreResources(VidcarbonError):
+    """A job ran out of memory (or was killed) and has attempts left: it fails on purpose so
+    that Snakemake resubmits it with the next attempt's larger resources."""

@@ -17,9 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from vidcarbon.backends import VideoShape, create_backend
+from vidcarbon.energy import fake_devices
 from vidcarbon.energy.counters import detect_counters
+from vidcarbon.energy.device_lock import hold_device
+from vidcarbon.energy.host_cpu import CpuPower, detect_cpu_power
 from vidcarbon.energy.meter import Meter
 from vidcarbon.energy.sampler import PowerSampler
+from vidcarbon.energy.sharing import Watcher
 from vidcarbon.records import classify_failure
 
 log = logging.getLogger(__name__)
@@ -27,18 +31,36 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Measurement:
-    """Settings of the meter: which device, how often to sample, how to estimate the CPU."""
+    """Settings of the meter: which device, how often to sample, how to estimate the CPU.
+
+    `cpu` is "auto" (detect the host CPU in the job, `vidcarbon.energy.host_cpu`) or a
+    hardware-file entry, whose `cpu_power_per_core_w` and `cpu_estimate_source` come with it.
+    """
 
     device: str = "cpu"
     trace_interval_s: float = 0.05
-    cpu_power_per_core_w: float = 5.0
-    cpu_name: str = "cpu"
+    cpu: str = "auto"
+    cpu_power_per_core_w: float | None = None
+    cpu_estimate_source: str | None = None
     threads: int = 1
+
+    @property
+    def compute_device(self) -> str:
+        """Where the model runs (the CPU while the tests' fake GPUs stand in for CUDA)."""
+        return fake_devices.compute_device(self.device)
+
+    def cpu_power(self) -> CpuPower:
+        if self.cpu == "auto":
+            return detect_cpu_power()
+        return CpuPower(self.cpu, self.cpu_power_per_core_w, self.cpu_estimate_source)
 
 
 @dataclass
 class JobContext:
-    """A meter and a sampler around one job, and the record they fill."""
+    """A meter and a sampler around one job, and the record they fill.
+
+    `run` holds the job's device exclusively (`device_lock`) while the body runs, and records
+    whether another process drove a device-wide counter meanwhile (`sharing`)."""
 
     measurement: Measurement
     record: dict[str, Any] = field(default_factory=dict)
@@ -47,14 +69,16 @@ class JobContext:
         import torch
 
         torch.set_num_threads(self.measurement.threads)
-        sync = torch.cuda.synchronize if self.measurement.device == "cuda" else (lambda: None)
-        counters = detect_counters(
-            self.measurement.device,
-            self.measurement.cpu_power_per_core_w,
-            self.measurement.cpu_name,
-        )
+        cuda = self.measurement.compute_device == "cuda"
+        sync = torch.cuda.synchronize if cuda else (lambda: None)
+        cpu = self.measurement.cpu_power()
+        counters = detect_counters(self.measurement.device, cpu.power_per_core_w, cpu.model_name)
         self.meter = Meter(counters, synchronize=sync)
         self.sampler = PowerSampler(counters, self.measurement.trace_interval_s, self.meter.origin)
+        # the device the job holds: its GPU, else the CPU package
+        self.device_id = next(
+            (c.device_id() for c in counters if c.component == "gpu"), counters[-1].device_id()
+        )
         self.record.update(
             run_id=uuid.uuid4().hex,
             status="ok",
@@ -63,22 +87,39 @@ class JobContext:
             hostname=socket.gethostname(),
             slurm_job_id=os.environ.get("SLURM_JOB_ID"),
             device=self.measurement.device,
+            device_id=self.device_id,
             device_names=self.meter.device_names,
             methods=self.meter.methods,
             threads=self.measurement.threads,
+            cpu_model=cpu.model_name,
         )
+        if self.meter.methods.get("cpu") == "estimated":
+            self.record.update(
+                cpu_power_per_core_w=cpu.power_per_core_w, cpu_estimate_source=cpu.source
+            )
 
     def run(self, body) -> dict[str, Any]:
         """Run `body(meter)` under the sampler; record a failure instead of raising."""
-        with self.sampler:
-            try:
-                body(self.meter)
-            except BaseException as exc:  # noqa: BLE001 - failures are data
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                self.record["status"] = classify_failure(exc)
-                self.record["error"] = f"{type(exc).__name__}: {exc}"
-                log.error("job failed:\n%s", traceback.format_exc())
+        counters = self.meter.counters
+        watches = {c.component: w for c in counters if (w := c.watch()) is not None}
+        drives = self.record.get("kind") != "idle"  # an idle measurement must not drive it
+        with hold_device(self.device_id) as waited_s:
+            self.record["device_wait_s"] = waited_s
+            with (
+                fake_devices.driving(counters if drives else []),
+                Watcher(watches) as watcher,
+                self.sampler,
+            ):
+                try:
+                    body(self.meter)
+                except BaseException as exc:  # noqa: BLE001 - failures are data
+                    if isinstance(exc, KeyboardInterrupt):
+                        raise
+                    self.record["status"] = classify_failure(exc)
+                    self.record["error"] = f"{type(exc).__name__}: {exc}"
+                    log.error("job failed:\n%s", traceback.format_exc())
+        self.record["other_cpu_load"] = watcher.host_load
+        self.record["shared"] = watcher.shared()
         self.record["windows"] = [
             {
                 "name": w.name,
@@ -106,23 +147,37 @@ def measured_denoise(meter: Meter, model, embeddings, shape: VideoShape, steps: 
         return model.denoise(embeddings, shape, steps, seed, on_step=on_step)
 
 
+def phase_state(warmup: int) -> str:
+    """How every phase of a job was measured: "warm" (after an unmeasured pass of that same
+    phase in the same process, the `warmup` window) or "cold" (warm-up turned off)."""
+    return "warm" if warmup > 0 else "cold"
+
+
 def encode_prompt(
     backend: str,
     options: dict,
     prompt: str,
     embeddings_path: str | Path,
     measurement: Measurement,
+    warmup_steps: int = 1,
 ) -> dict[str, Any]:
-    """Text phase of one prompt: writes its embeddings to `embeddings_path`."""
+    """Text phase of one prompt, warm as the other phases (`phase_state`): an unmeasured
+    encode of the same prompt, then the measured one. Writes the embeddings."""
     import torch
 
-    ctx = JobContext(measurement, {"kind": "encode", "backend": backend})
+    ctx = JobContext(
+        measurement,
+        {"kind": "encode", "backend": backend, "phase_state": phase_state(warmup_steps)},
+    )
 
     def body(meter: Meter) -> None:
         model = create_backend(backend, options)
         with meter.window("load"):
-            model.load(measurement.device, phases=("encode",))
+            model.load(measurement.compute_device, phases=("encode",))
         ctx.record["model_info"] = model.describe()
+        if warmup_steps > 0:
+            with meter.window("warmup"):
+                model.encode(prompt)
         with meter.window("encode"):
             embeddings = model.encode(prompt)
         tmp = Path(embeddings_path).with_suffix(".tmp")
@@ -150,12 +205,15 @@ def generate_cell(
 
     from vidcarbon.video import write_mp4
 
-    ctx = JobContext(measurement, {"kind": "generate", "backend": backend})
+    ctx = JobContext(
+        measurement,
+        {"kind": "generate", "backend": backend, "phase_state": phase_state(warmup_steps)},
+    )
 
     def body(meter: Meter) -> None:
         model = create_backend(backend, options)
         with meter.window("load"):
-            model.load(measurement.device, phases=("denoise", "decode"))
+            model.load(measurement.compute_device, phases=("denoise", "decode"))
             embeddings = torch.load(embeddings_path, weights_only=True)
         ctx.record["model_info"] = model.describe()
         if warmup_steps > 0:

@@ -9,17 +9,26 @@ from vidcarbon.generation import JobContext, Measurement
 
 
 def measure_idle(measurement: Measurement, duration_s: float) -> dict[str, Any]:
-    """Measure each component's mean power (W) over `duration_s` seconds of sleep."""
+    """Each device-wide component's mean power (W) over `duration_s` seconds of sleep.
+
+    A per-process counter (the CPU-time estimate) counts only the job's own work, so its
+    figures are net of idle by construction: it is listed in `idle_not_applicable` instead of
+    being given a near-zero idle power (the sampler thread's own CPU time while sleeping)."""
     ctx = JobContext(measurement, {"kind": "idle"})
+    wide = [c.component for c in ctx.meter.counters if c.device_wide]
 
     def body(meter) -> None:
-        with meter.window("idle"):
-            time.sleep(duration_s)
+        if wide:
+            with meter.window("idle"):
+                time.sleep(duration_s)
 
     record = ctx.run(body)
-    window = record["windows"][0]
-    record["idle_power_w"] = {
-        component: energy_j / window["duration_s"]
-        for component, energy_j in window["energy_j"].items()
-    }
+    record["idle_not_applicable"] = [c.component for c in ctx.meter.counters if not c.device_wide]
+    record["idle_power_w"] = {}
+    for window in record["windows"]:
+        record["idle_power_w"] = {
+            component: energy_j / window["duration_s"]
+            for component, energy_j in window["energy_j"].items()
+            if component in wide
+        }
     return record

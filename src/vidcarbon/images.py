@@ -12,7 +12,7 @@ from typing import Any
 
 from vidcarbon.backends import VideoShape, check_backend, create_backend
 from vidcarbon.energy.meter import Meter
-from vidcarbon.generation import JobContext, Measurement, measured_denoise
+from vidcarbon.generation import JobContext, Measurement, measured_denoise, phase_state
 
 # name -> "module:Class" implementing vidcarbon.backends.Backend for one frame.
 IMAGE_BACKENDS: dict[str, str] = {"pixart-tiny": "vidcarbon.backends.pixart_tiny:PixArtTiny"}
@@ -40,12 +40,15 @@ def generate_image(
     """Load, warm up, then measure encode, denoise (per step) and decode of one image."""
     import imageio.v3 as iio
 
-    ctx = JobContext(measurement, {"kind": "image", "backend": backend})
+    ctx = JobContext(
+        measurement,
+        {"kind": "image", "backend": backend, "phase_state": phase_state(warmup_steps)},
+    )
 
     def body(meter: Meter) -> None:
         model = create_image_backend(backend, options)
         with meter.window("load"):
-            model.load(measurement.device, phases=("encode", "denoise", "decode"))
+            model.load(measurement.compute_device, phases=("encode", "denoise", "decode"))
         ctx.record["model_info"] = model.describe()
         if warmup_steps > 0:
             # at least the backend's minimum (PixArt cannot run 1 step)
@@ -67,14 +70,16 @@ def generate_image(
     return ctx.run(body)
 
 
-def image_row(record: dict[str, Any], idle_w: dict[str, float]) -> dict[str, Any]:
-    """One images-table row: identity, status, per-phase time and energy (gross and net)."""
-    from vidcarbon.collect import _phase_columns, _sum_or_none
-    from vidcarbon.tables import COMPONENTS, PHASES
+def image_row(record: dict[str, Any], idle: dict[str, Any]) -> dict[str, Any]:
+    """One images-table row: identity, status, per-phase time and energy (gross and net).
+
+    `idle`: the idle_baseline record of the job's device ({} if none)."""
+    from vidcarbon.collect import _phase_columns, _sum_or_none, measurement_columns
+    from vidcarbon.tables import PHASES
 
     windows = {w["name"]: w for w in record.get("windows", [])}
+    idle_w = idle.get("idle_power_w", {})
     info = record.get("model_info", {})
-    methods = record.get("methods", {})
     names = record.get("device_names", {})
     row = {
         key: record.get(key)
@@ -103,8 +108,7 @@ def image_row(record: dict[str, Any], idle_w: dict[str, float]) -> dict[str, Any
         device_name=names.get("gpu", names.get("cpu")),
         dtype=info.get("dtype"),
         params_transformer=info.get("params_transformer"),
-        **{f"{c}_method": methods.get(c) for c in COMPONENTS},
-        **{f"idle_{c}_power_w": idle_w.get(c) if c in methods else None for c in COMPONENTS},
+        **measurement_columns(record, idle),
         load_duration_s=windows.get("load", {}).get("duration_s"),
         warmup_duration_s=windows.get("warmup", {}).get("duration_s"),
         warmup_energy_j=_sum_or_none(windows.get("warmup", {}).get("energy_j", {}).values()),

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vidcarbon.grid import Cell, latent_size, tokens_per_frame
-from vidcarbon.records import read_json, write_json_atomic
+from vidcarbon.records import load_history, read_json, write_json_atomic
 from vidcarbon.worker import run_isolated
 
 
@@ -38,10 +38,12 @@ def encode_prompt(
     prompt: str,
     backend: str,
     options: dict,
+    warmup_steps: int,
     measurement: dict[str, Any],
     embeddings_path: str,
     record_path: str,
     log_path: str,
+    attempt: int = 1,
 ) -> dict:
     """Text phase of one (model, prompt), isolated in a child process."""
     setup_logging(log_path)
@@ -52,8 +54,11 @@ def encode_prompt(
         "prompt": prompt,
         "embeddings_path": embeddings_path,
         "measurement": measurement,
+        "warmup_steps": warmup_steps,
     }
-    return run_isolated("encode", kwargs, identity, record_path, [embeddings_path], log_path)
+    return run_isolated(
+        "encode", kwargs, identity, record_path, [embeddings_path], log_path, attempt
+    )
 
 
 def generate(
@@ -68,8 +73,10 @@ def generate(
     video_path: str,
     record_path: str,
     log_path: str,
+    attempt: int = 1,
 ) -> dict:
-    """Denoise and decode one cell, isolated in a child process; never raises on a failed cell."""
+    """Denoise and decode one cell, isolated in a child process. A failed cell is a record,
+    not an error, unless it ran out of memory with attempts left (`run_isolated`)."""
     setup_logging(log_path)
     lh, lw = latent_size(cell.height, cell.width)
     identity = {
@@ -93,14 +100,16 @@ def generate(
     }
     encoded = read_json(encode_record_path)
     if encoded["status"] != "ok":
+        # the cell takes its encoding's status, so `vidcarbon retry --status` finds both
         record = {
             "kind": "generate",
             "run_id": uuid.uuid4().hex,
-            "status": "failed",
+            "status": encoded["status"],
             "error": f"text encoding {encoded['status']}: {encoded.get('error')}",
             "windows": [],
             "trace": [],
             **identity,
+            "history": load_history(record_path),
         }
         write_json_atomic(record_path, record)
         Path(video_path).touch()
@@ -118,7 +127,7 @@ def generate(
         "video_path": video_path,
         "measurement": measurement,
     }
-    return run_isolated("generate", kwargs, identity, record_path, [video_path], log_path)
+    return run_isolated("generate", kwargs, identity, record_path, [video_path], log_path, attempt)
 
 
 def idle_baseline(measurement: dict[str, Any], duration_s: float, record_path: str, log_path: str):

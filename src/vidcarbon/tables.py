@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from vidcarbon import __version__
 from vidcarbon.errors import SchemaMismatch
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 PHASES = ("encode", "denoise", "decode")
 COMPONENTS = ("gpu", "cpu", "dram")
 
@@ -95,10 +95,54 @@ METHODS_AND_IDLE = [
         column(
             f"idle_{c}_power_w",
             pa.float64(),
-            f"idle {_COMPONENT_WORDS[c]} power from idle_baseline, watts",
+            f"idle {_COMPONENT_WORDS[c]} power from idle_baseline, watts (null: not subtracted, "
+            "see idle_subtraction)",
         )
         for c in COMPONENTS
     ],
+    column(
+        "idle_subtraction",
+        pa.string(),
+        "per component: 'subtracted' (net = gross - idle power x time), 'not applicable' (a "
+        "per-process counter, the CPU-time estimate, is net of idle by construction) or "
+        "'no idle measurement'",
+    ),
+    *[
+        column(
+            f"{c}_shared",
+            pa.bool_(),
+            f"true: another process drove the device-wide {_COMPONENT_WORDS[c]} counter (NVML, "
+            "RAPL) during the job, so its energy holds theirs; null: not device-wide",
+        )
+        for c in COMPONENTS
+    ],
+    column("shared_detail", pa.string(), "what was found on a shared counter, and how"),
+    column(
+        "other_cpu_load",
+        pa.float64(),
+        "mean cores other processes kept busy during the job (/proc/stat), cores",
+    ),
+    column("device_id", pa.string(), "device the job held: gpu:<NVML UUID> or cpu:<host>"),
+    column("device_wait_s", pa.float64(), "time waiting for the device lock, seconds"),
+    column("cpu_model", pa.string(), "host CPU: detected model name, or the configured entry"),
+    column(
+        "cpu_power_per_core_w",
+        pa.float64(),
+        "per-core power of the CPU-time estimate, watts (null: CPU not estimated)",
+    ),
+    column("cpu_estimate_source", pa.string(), "where cpu_power_per_core_w comes from"),
+    column(
+        "phase_state",
+        pa.string(),
+        "warm (each phase measured after an unmeasured pass of that phase in the same process) "
+        "| cold (warm-up off) | mixed",
+    ),
+    column("attempt", pa.int32(), "1 for a first run; n for the n-th (earlier ones: history)"),
+    column(
+        "previous_statuses",
+        pa.string(),
+        "statuses of the earlier attempts, oldest first (null: first attempt)",
+    ),
 ]
 
 RUNS = pa.schema(
@@ -275,7 +319,8 @@ CARBON = pa.schema(
         column(
             "embodied_scope",
             pa.string(),
-            "gpu (die, memory, packaging) | node (the GPU's share of the server)",
+            "gpu (the GPU: die, memory, packaging) | cpu_package (a CPU run: the package, at "
+            "embodied_share) | node (the device's share of the server)",
             False,
         ),
         column("embodied_unit", pa.string(), "what one unit of embodied carbon covers", False),
@@ -449,13 +494,19 @@ LLM = pa.schema(
         column("batch_index", pa.int32(), "batch the request ran in"),
         column("batch_size", pa.int32(), "requests per batch"),
         column("input_tokens", pa.int32(), "prompt tokens"),
-        column("output_tokens", pa.int32(), "generated tokens"),
+        column("output_tokens", pa.int32(), "generated tokens (a stop sequence's included)"),
         column(
             "length_policy",
             pa.string(),
-            "target (random weights: fixed output length) | eos_cap (stops at EOS or the cap)",
+            "target (random weights: fixed output length) | stop (base model: EOS, the "
+            "dataset's stop sequences or token limit) | eos_cap (chat model: EOS or the cap)",
         ),
-        column("max_new_tokens", pa.int32(), "cap (or target) on generated tokens"),
+        column("max_new_tokens", pa.int32(), "limit (or target) on generated tokens"),
+        column(
+            "stop_reason",
+            pa.string(),
+            "why the answer ended: eos | stop_sequence | length (reached max_new_tokens) | target",
+        ),
         column("status", pa.string(), "ok | oom | failed | killed", False),
         column("error", pa.string(), "error text when status is not ok"),
         column("hostname", pa.string(), "host that ran the job"),
@@ -539,6 +590,33 @@ VIDEO_VS_TEXT = pa.schema(
         column(
             "unit_ratio_vs_text", pa.float64(), "energy per unit / the reference text's per token"
         ),
+        column(
+            "reference_output_tokens",
+            pa.float64(),
+            "mean output tokens per answer of the reference text (text rows: units_per_request "
+            "is their own)",
+        ),
+        column(
+            "paper_output_tokens",
+            pa.float64(),
+            "answer length the paper's ratios imply: 6 x n / 16 frames = 78, n = 208 tokens",
+        ),
+        column(
+            "reference_energy_at_paper_tokens_j",
+            pa.float64(),
+            "estimate: the reference text's energy per answer at paper_output_tokens, mean "
+            "prefill + (n - 1) x mean decode energy per generated token, joules",
+        ),
+        column(
+            "request_ratio_at_paper_tokens",
+            pa.float64(),
+            "energy per request / reference_energy_at_paper_tokens_j (estimate)",
+        ),
+        column(
+            "unit_ratio_at_paper_tokens",
+            pa.float64(),
+            "energy per unit / (reference_energy_at_paper_tokens_j / n) (estimate)",
+        ),
     ]
 )
 
@@ -611,9 +689,26 @@ def provenance(config_hash: str, hostnames: list[str], devices: list[str]) -> di
     }
 
 
+def check_rows(name: str, rows: list[dict[str, Any]]) -> None:
+    """Raise SchemaMismatch on a row key that is not a column of table `name`: pyarrow would
+    drop it silently, and a misspelled key would become a null column."""
+    columns = set(SCHEMAS[name].names)
+    for i, row in enumerate(rows):
+        unknown = sorted(set(row) - columns)
+        if unknown:
+            raise SchemaMismatch(
+                f"table {name!r}: row {i} has key(s) {', '.join(map(repr, unknown))} that are "
+                f"not columns of {name!r}; add them to tables.{name.upper()} or fix the key "
+                f"(columns: {', '.join(SCHEMAS[name].names)})"
+            )
+
+
 def write_table(name: str, rows: list[dict[str, Any]], path: str | Path, meta: dict[str, str]):
-    """Write `rows` as table `name` to `path` atomically; returns the pyarrow Table."""
+    """Write `rows` as table `name` to `path` atomically; returns the pyarrow Table.
+
+    Every key of every row must be a column of the table (SchemaMismatch otherwise)."""
     schema = SCHEMAS[name]
+    check_rows(name, rows)
     table = pa.Table.from_pylist(rows, schema=schema)
     table = table.replace_schema_metadata({**meta, "vidcarbon.table": name})
     path = Path(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from vidcarbon import warmpool
-from vidcarbon.records import read_json, write_json_atomic
+from vidcarbon.errors import ResubmitWithMoreResources
+from vidcarbon.records import archive, history_path, load_history, read_json, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,21 @@ def _describe_exit(returncode: int) -> tuple[str, str]:
     return "failed", f"worker exited with code {returncode} without writing its record"
 
 
+# Statuses worth another attempt with more memory or time; "failed" (an exception) is not.
+RESUBMIT_STATUSES = ("oom", "killed")
+
+
+def export_max_attempts(attempts: int) -> None:
+    """Called by the Snakefile's `onstart` with --retries + 1: `--retries` is not known while
+    the Snakefile is parsed, and the job-step Snakemake on a node always gets --retries 0."""
+    os.environ["VIDCARBON_MAX_ATTEMPTS"] = str(attempts)
+
+
+def max_attempts() -> int:
+    """Attempts Snakemake makes of a job (its --retries + 1), as the Snakefile exported it."""
+    return int(os.environ.get("VIDCARBON_MAX_ATTEMPTS", "1"))
+
+
 def run_isolated(
     kind: str,
     kwargs: dict[str, Any],
@@ -44,11 +61,15 @@ def run_isolated(
     record_path: str | Path,
     placeholders: list[str | Path],
     log_path: str | Path,
+    attempt: int = 1,
 ) -> dict[str, Any]:
     """Run job `kind` ("encode" | "generate" | "llm" | "image") with `kwargs` in a child process.
 
-    The record at `record_path` always exists afterwards, with `identity` merged in; so do
-    the `placeholders` (outputs the job would have written: empty if it failed).
+    The record at `record_path` always exists afterwards, with `identity` and the history of
+    earlier attempts merged in; so do the `placeholders` (outputs the job would have written:
+    empty if it failed). Except: an oom or killed job on Snakemake attempt `attempt` with
+    attempts left (--retries) goes to the history and raises ResubmitWithMoreResources, so that
+    Snakemake resubmits it with the next attempt's resources.
     """
     record_path = Path(record_path)
     record_path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +101,14 @@ def run_isolated(
         }
     shutil.rmtree(workspace, ignore_errors=True)
     record.update(identity)
+    record["history"] = load_history(record_path)
+    if record["status"] in RESUBMIT_STATUSES and attempt < max_attempts():
+        archive(record_path, record)
+        raise ResubmitWithMoreResources(
+            f"{kind} job ended with status {record['status']} ({record.get('error')}) on "
+            f"attempt {attempt} of {max_attempts()}: failing it so that Snakemake resubmits it "
+            f"with more resources; this attempt is kept in {history_path(record_path)}"
+        )
     write_json_atomic(record_path, record)
     for path in map(Path, placeholders):
         if not path.exists():

@@ -242,11 +242,11 @@ def test_trace_shading_keeps_each_jobs_phases_apart():
 
 def comparison_table():
     rows = []
-    for modality, model, group, unit, per_request, per_unit, r_req, r_unit in (
-        ("text", "llm", "all", "token", 0.2, 0.004, 1.0, 1.0),
-        ("text", "llm", "gsm8k", "token", 0.4, 0.003, 2.0, 0.8),
-        ("video", "vid", "240p_f16_s8", "frame", 30.0, 2.0, 150.0, 500.0),
-        ("video", "vid", "240p_f16_s16", "frame", 60.0, 4.0, 300.0, 1000.0),
+    for modality, model, group, unit, units, per_request, per_unit, r_req, r_unit in (
+        ("text", "llm", "all", "token", 50.0, 0.2, 0.004, 1.0, 1.0),
+        ("text", "llm", "gsm8k", "token", 128.0, 0.4, 0.003, 2.0, 0.8),
+        ("video", "vid", "240p_f16_s8", "frame", 16.0, 30.0, 2.0, 150.0, 500.0),
+        ("video", "vid", "240p_f16_s16", "frame", 16.0, 60.0, 4.0, 300.0, 1000.0),
     ):
         for scenario, intensity in (("paper-100g", 100.0), ("wind", 11.0)):
             factor = 1.2 * intensity / 3.6e6
@@ -262,6 +262,13 @@ def comparison_table():
                     "request_ratio_vs_text": r_req,
                     "unit_ratio_vs_text": r_unit,
                     "reference_text": "llm",
+                    "units_per_request": units,
+                    "energy_per_request_j": per_request,
+                    "reference_output_tokens": 50.0,
+                    "paper_output_tokens": 208.0,
+                    "reference_energy_at_paper_tokens_j": 0.8,  # 4x the 50-token answers
+                    "request_ratio_at_paper_tokens": per_request / 0.8,
+                    "unit_ratio_at_paper_tokens": per_unit / (0.8 / 208),
                 }
             )
     return pd.DataFrame(rows)
@@ -272,8 +279,13 @@ def test_video_vs_text_chart_and_claims(tmp_path):
     from vidcarbon.analysis.findings import comparison_claims
 
     spec, text = saved(request_and_unit_chart(comparison_table(), "paper-100g"), tmp_path)
-    labels = {d["label"] for d in next(iter(spec["datasets"].values()))}
-    assert "text: llm all" in labels and "text: llm gsm8k" not in labels  # text: the mean only
+    points = {d["label"]: d for d in next(iter(spec["datasets"].values()))}
+    # every text group shows its mean answer length, and the reference at the paper's 208
+    assert {"text: llm all (50 tokens)", "text: llm gsm8k (128 tokens)"} <= set(points)
+    at_208 = points["text: llm at the paper's answer length (estimate) (208 tokens)"]
+    reference = points["text: llm all (50 tokens)"]
+    assert at_208["carbon_per_request_g"] == pytest.approx(4 * reference["carbon_per_request_g"])
+    assert "video: vid 240p_f16_s8" in points  # video labels carry no token count
     assert '"type": "log"' in text
     assert "no data" in json.dumps(request_and_unit_chart(None, "paper-100g").to_dict())
     claims = {c.name.split(":")[0]: c for c in comparison_claims(comparison_table())}

@@ -94,6 +94,12 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     assert sorted(runs.prompt.unique()) == sorted(NASTY)  # text survived, verbatim
     assert not pwned.exists()  # and never reached a shell
     assert (runs.cpu_method == "estimated").all() and runs.gpu_method.isna().all()
+    # the estimate's CPU is this host's, its idle does not apply, it cannot be shared
+    assert runs.cpu_model.notna().all() and (runs.cpu_power_per_core_w > 0).all()
+    assert runs.idle_cpu_power_w.isna().all() and runs.cpu_shared.isna().all()
+    assert set(runs.idle_subtraction) == {"cpu: not applicable"}
+    assert np.allclose(runs.net_energy_j, runs.energy_j)
+    assert set(runs.phase_state) == {"warm"} and set(runs.attempt) == {1}
     assert (runs.frames == 4).all() and (runs.tokens_per_frame == 144).all()
     total = runs.encode_energy_j + runs.denoise_energy_j + runs.decode_energy_j
     assert np.allclose(runs.energy_j, total) and (runs.energy_j > 0).all()
@@ -270,3 +276,61 @@ def test_failed_cells_are_recorded_and_the_rest_goes_on(workdir):
     errors = quality[(quality.model == "flaky") & (quality.steps == 2)].error
     assert errors.str.contains("generation ended with status 'oom'").all()
     assert set(quality[quality.model == "latte-tiny"].status) == {"ok"}
+
+    # `vidcarbon retry --status oom` makes the next run redo that cell and nothing else
+    cells = workdir.path / "results" / "cells"
+    kept = {p: p.stat().st_mtime_ns for p in records(cells)}
+    oom_record = cells / "flaky" / runs.prompt_id.iloc[0] / "144p_f4_s2_seed0.json"
+    del kept[oom_record]
+    retry = subprocess.run(
+        [str(Path(SNAKEMAKE).with_name("vidcarbon")), "retry", "--status", "oom"],
+        cwd=workdir.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "1 job(s) with status oom will run again" in retry.stdout
+    assert job_counts(workdir.snakemake("-n", env=env).stdout)["generate"] == 1
+    workdir.snakemake(env=env)
+    assert all(p.stat().st_mtime_ns == m for p, m in kept.items())
+    again = read_table("runs", workdir.path / "results" / "runs.parquet").to_pandas()
+    again = again[again.model == "flaky"].set_index("steps")
+    assert again.status.to_dict() == {1: "ok", 2: "oom", 3: "killed"}  # it fails the same way
+    assert again.attempt.to_dict() == {1: 1, 2: 2, 3: 1}
+    assert again.previous_statuses[2] == "oom" and again.run_id[2] != flaky.run_id[2]
+
+
+OOM_ONCE_BACKEND = '''
+from pathlib import Path
+
+import torch
+
+from vidcarbon.backends.latte_tiny import LatteTiny
+
+
+class OomOnce(LatteTiny):
+    """latte-tiny that runs out of memory the first time it denoises in this directory."""
+
+    def denoise(self, embeddings, shape, steps, seed, on_step=None):
+        marker = Path("oom-once.marker")
+        if not marker.exists():
+            marker.touch()
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB")
+        return super().denoise(embeddings, shape, steps, seed, on_step=on_step)
+'''
+
+
+def test_with_retries_an_oom_cell_is_resubmitted_and_keeps_its_history(workdir):
+    (workdir.path / "oom_once.py").write_text(OOM_ONCE_BACKEND)
+    config = small_config()
+    config["grid"]["steps"] = [1]
+    config["measurement"]["warmup_steps"] = 0
+    config["models"] = {"once": {"backend": "oom_once:OomOnce", "options": {}}}
+    workdir.write_config(config)
+    workdir.write_prompts(["a kettle on a stove"])
+    env = {"PYTHONPATH": os.pathsep.join([str(workdir.path), os.environ.get("PYTHONPATH", "")])}
+    proc = workdir.snakemake("--retries", "1", "results/runs.parquet", env=env)
+    assert "ResubmitWithMoreResources" in proc.stderr  # attempt 1 failed on purpose
+    runs = read_table("runs", workdir.path / "results" / "runs.parquet").to_pandas()
+    (row,) = runs.itertuples()
+    assert (row.status, row.attempt, row.previous_statuses) == ("ok", 2, "oom")

@@ -99,12 +99,15 @@ def slurm_jobs() -> dict[str, dict[str, str]]:
     return jobs
 
 
-def wait_for_running(comment: str, timeout_s: float = 120) -> str:
-    """The id of the first RUNNING job whose comment names `comment`."""
+def wait_for_running(comment: str, workdir: Workdir, timeout_s: float = 120) -> str:
+    """The id of the first RUNNING job of this run (its working directory) whose comment names
+    `comment`: the test cluster may be running other people's jobs, which are not ours to
+    cancel."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for job_id, job in slurm_jobs().items():
-            if job["JobState"] == "RUNNING" and comment in job.get("Comment", ""):
+            ours = job.get("WorkDir") == str(workdir.path)
+            if ours and job["JobState"] == "RUNNING" and comment in job.get("Comment", ""):
                 return job_id
         time.sleep(0.2)
     raise AssertionError(f"no running SLURM job for {comment} after {timeout_s} s")
@@ -158,7 +161,7 @@ def cancel_the_generation(workdir: Workdir, retries: int) -> tuple[int, str, str
     """Run one cell through SLURM, `scancel` its generation job once it runs; the run's exit
     status, the cancelled job's id and the run's output."""
     proc = start_slurm_run(workdir, "--retries", str(retries), "results/runs.parquet")
-    job_id = wait_for_running("generate")
+    job_id = wait_for_running("generate", workdir)
     subprocess.run(["scancel", job_id], check=True)
     out = finish(proc)
     return proc.returncode, job_id, out
@@ -215,3 +218,76 @@ def test_partition_the_cluster_lacks_stops_before_any_submission(slurm_cluster, 
     assert proc.returncode != 0
     assert "slurm_partition 'gpu-a100' does not exist on this cluster; partitions: debug" in out
     assert set(slurm_jobs()) == before
+
+
+def test_each_job_holds_its_own_fake_gpu_and_none_waits_for_another(slurm_cluster, tmp_path):
+    """The cluster side of one measured job per device: every cell its own SLURM job and GPU
+    (GRES), all submitted at once, each GPU's windows its own; the CPU package, shared by the
+    jobs on the node, is flagged exactly when another job drove it meanwhile."""
+    from tests.e2e.test_isolation import driver_intervals, overlapping
+    from vidcarbon.energy import fake_devices
+
+    config = small_config()
+    config["device"] = "cuda"  # the fake GPUs stand in; the models run on the CPU
+    config["carbon"] = {"device": "a100-80gb"}
+    config["grid"]["steps"] = [2, 3, 4]
+    workdir = slurm_workdir(tmp_path / "run", config)
+    profile_path = workdir.path / "slurm" / "profile.yaml"
+    profile = yaml.safe_load(profile_path.read_text())
+    profile["group-components"] = {"gen": 1}  # one cell per SLURM job
+    profile_path.write_text(yaml.safe_dump(profile))
+    fake = tmp_path / "fake-devices"
+    os.environ[fake_devices.ENV] = str(fake)  # sbatch --export=ALL hands it to the jobs
+    try:
+        out = finish(start_slurm_run(workdir, "results/runs.parquet"))
+    finally:
+        del os.environ[fake_devices.ENV]
+    assert "Finished jobid: 0" in out, out[-4000:]
+
+    runs = pq.read_table(workdir.path / "results" / "runs.parquet").to_pandas()
+    assert len(runs) == 3 and set(runs.status) == {"ok"} and runs.slurm_job_id.nunique() == 3
+    jobs = slurm_jobs()
+    submitted = [jobs[j]["SubmitTime"] for j in runs.slurm_job_id]
+    ended = [jobs[j]["EndTime"] for j in runs.slurm_job_id]
+    assert max(submitted) <= min(ended)  # Snakemake did not wait for one GPU job to submit the next
+    assert set(runs.device_id) <= {
+        f"gpu:GPU-fake-{fake_devices.FakeGPUs(fake).tag}-{i}" for i in ("0", "1")
+    }
+    idle_w, active_w = fake_devices.GPU_W
+    for log in fake.glob("gpu*.log"):  # on each GPU, one job at a time
+        assert overlapping(driver_intervals(log)) == [], log.name
+    own = (idle_w + active_w) * runs.denoise_duration_s
+    assert (abs(runs.denoise_gpu_energy_j / own - 1) < 0.05).all()
+    assert not runs.gpu_shared.any()
+    # the CPU package (fake RAPL) is the node's: flagged iff another job drove it meanwhile
+    shared_pids = {pid for pair in overlapping(driver_intervals(fake / "cpu.log")) for pid in pair}
+    for row in runs.itertuples():
+        detail = row.shared_detail if isinstance(row.shared_detail, str) else ""
+        found = re.findall(r"other processes on it \(([\d, ]+)\)", detail)
+        pids = {int(p) for group in found for p in group.split(",")}
+        assert row.cpu_shared == bool(pids), row.shared_detail
+        assert pids <= shared_pids
+
+
+def test_an_oom_cell_is_resubmitted_with_more_memory(slurm_cluster, tmp_path):
+    from tests.e2e.test_pipeline import OOM_ONCE_BACKEND
+
+    config = one_cell_config()
+    config["models"] = {"once": {"backend": "oom_once:OomOnce", "options": {}}}
+    workdir = slurm_workdir(tmp_path, config)
+    (workdir.path / "oom_once.py").write_text(OOM_ONCE_BACKEND)
+    path = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(workdir.path), path])
+    try:
+        out = finish(start_slurm_run(workdir, "results/runs.parquet"))  # the profile: retries 1
+    finally:
+        os.environ["PYTHONPATH"] = path
+    assert "Trying to restart job" in out, out[-4000:]
+    logs = (workdir.path / ".snakemake" / "slurm_logs" / "group_gen_generate").glob("*.log")
+    assert any("ResubmitWithMoreResources" in log.read_text() for log in logs)
+    runs = pq.read_table(workdir.path / "results" / "runs.parquet").to_pandas()
+    (row,) = runs.itertuples()
+    assert (row.status, row.attempt, row.previous_statuses) == ("ok", 2, "oom")
+    tres = dict(item.split("=") for item in slurm_jobs()[row.slurm_job_id]["TRES"].split(","))
+    number, unit = float(tres["mem"][:-1]), tres["mem"][-1]
+    assert number * {"M": 1, "G": 1024}[unit] == 64000  # attempt 2: 2 x the profile's 32000 MB

@@ -31,6 +31,8 @@ rule count_flops:
         "logs/count_flops.log",
     conda:
         "../../envs/generate.yaml"
+    resources:
+        measured_device=1,  # runs the models on the device, so it must not run beside a meter
     params:
         models=config["models"],
         prompt=next(iter(PROMPTS.values())),

@@ -16,9 +16,23 @@ def measurement_params():
     return {
         "device": config["device"],
         "trace_interval_s": config["measurement"]["trace_interval_s"],
-        "cpu_power_per_core_w": vc.cpu_power_per_core_w(config),
-        "cpu_name": config["measurement"]["cpu"],
+        **vc.cpu_measurement(config),
     }
+
+
+def measured_threads():
+    """Cores a measured job is scheduled with: 1, or every local core where RAPL is read."""
+    from snakemake.exceptions import WorkflowError
+
+    from vidcarbon.energy.counters import rapl_readable
+
+    # RAPL counts the whole CPU package, so then nothing may run beside a measured job
+    if workflow.remote_exec or not workflow.local_exec or not rapl_readable():
+        return 1
+    try:
+        return workflow.cores
+    except WorkflowError:  # no --cores (a dry run): scheduling does not matter
+        return 1
 
 
 def model_param(key):

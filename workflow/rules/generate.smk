@@ -25,10 +25,15 @@ rule encode_prompt:
         "logs/encode_prompt/{model}/{prompt}.log",
     conda:
         generation_env
+    threads: measured_threads()
+    resources:
+        measured_device=1,
+        attempt=lambda wildcards, attempt: attempt,
     params:
         prompt=lambda wildcards: PROMPTS[wildcards.prompt],
         backend=model_param("backend"),
         options=model_param("options"),
+        warmup_steps=config["measurement"]["warmup_steps"],
         measurement=measurement_params(),
     script:
         "../scripts/encode_prompt.py"
@@ -46,6 +51,10 @@ rule generate:
         f"logs/generate/{CELL}.log",
     conda:
         generation_env
+    threads: measured_threads()
+    resources:
+        measured_device=1,
+        attempt=lambda wildcards, attempt: attempt,
     params:
         backend=model_param("backend"),
         options=model_param("options"),

@@ -9,6 +9,10 @@ rule generate_image:
         f"logs/generate_image/{IMAGE_STEM}.log",
     conda:
         "../../envs/generate.yaml"
+    threads: measured_threads()
+    resources:
+        measured_device=1,
+        attempt=lambda wildcards, attempt: attempt,
     params:
         prompt=lambda wildcards: PROMPTS[wildcards.prompt],
         backend=lambda wildcards: IMAGE["models"][wildcards.model]["backend"],

@@ -43,6 +43,10 @@ rule llm_request:
         "logs/llm_request/{llm}/{dataset}/shard{shard}.log",
     conda:
         "../../envs/llm.yaml"
+    threads: measured_threads()
+    resources:
+        measured_device=1,
+        attempt=lambda wildcards, attempt: attempt,
     params:
         spec=lambda wildcards: LLM["models"][wildcards.llm],
         shards=lambda wildcards: LLM["shards"],

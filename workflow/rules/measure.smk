@@ -5,6 +5,9 @@ rule idle_baseline:
         "logs/idle_baseline/{device}.log",
     conda:
         "../../envs/generate.yaml"
+    threads: measured_threads()
+    resources:
+        measured_device=1,
     params:
         measurement=lambda wildcards: dict(
             measurement_params(), device=wildcards.device

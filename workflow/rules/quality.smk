@@ -34,6 +34,9 @@ rule score_quality:
         f"logs/score_quality/{CELL}.log",
     conda:
         "../../envs/quality.yaml"
+    resources:
+        # VBench runs networks on the device; the weight-free metrics are light CPU work
+        measured_device=int(config["quality"]["vbench"]["enabled"]),
     params:
         metrics=config["quality"]["metrics"],
         vbench=vbench_job_params(config["quality"]["vbench"], config["device"]),

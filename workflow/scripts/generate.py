@@ -22,4 +22,5 @@ jobs.generate(
     video_path=snakemake.output.video,
     record_path=snakemake.output.record,
     log_path=snakemake.log[0],
+    attempt=snakemake.resources.attempt,
 )

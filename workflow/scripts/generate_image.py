@@ -15,4 +15,5 @@ jobs.generate_image(
     image_path=snakemake.output.image,
     record_path=snakemake.output.record,
     log_path=snakemake.log[0],
+    attempt=snakemake.resources.attempt,
 )

@@ -15,4 +15,5 @@ jobs.llm_request(
     measurement=dict(snakemake.params.measurement, threads=snakemake.threads),
     record_path=snakemake.output.record,
     log_path=snakemake.log[0],
+    attempt=snakemake.resources.attempt,
 )

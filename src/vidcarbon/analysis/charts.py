@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import altair as alt
 
-from vidcarbon.analysis import carbon_time, phases, power, scaling, sources
+from vidcarbon.analysis import carbon_time, phases, power, scaling, shared_counters, sources
 from vidcarbon.analysis import comparison as comparison_charts
 from vidcarbon.analysis.render import save
 from vidcarbon.records import read_json
 from vidcarbon.tables import read_table
+
+log = logging.getLogger(__name__)
 
 
 def render_measurement_charts(
@@ -28,9 +31,14 @@ def render_measurement_charts(
     reference_resolution: str,
     trace_cell: str | None,
 ) -> None:
-    """Every chart of the measurement and carbon tables, as HTML and PNG."""
-    runs = read_table("runs", runs_path).to_pandas()
+    """Every chart of the measurement and carbon tables, as HTML and PNG; cells whose
+    device-wide counter was shared with another process are left out (`shared_counters`)."""
+    measured = read_table("runs", runs_path).to_pandas()
+    runs, left_out = shared_counters.without_shared(measured)
+    if left_out:
+        log.warning(shared_counters.note(left_out))
     carbon = read_table("carbon", carbon_path).to_pandas()
+    carbon = shared_counters.without_cells(carbon, measured)
     traces = read_table("traces", traces_path).to_pandas()
     idle_power_w: dict[str, float] = {}
     for path in idle_records:
@@ -45,6 +53,7 @@ def render_measurement_charts(
         out_dir / "rq2_video_vs_text",
     )
     quality = read_table("quality", quality_path).to_pandas()
+    quality = shared_counters.without_cells(quality, measured)
     save(
         comparison_charts.steps_chart(carbon, quality, scenario, reference_resolution),
         out_dir / "rq4_steps_carbon_quality",

@@ -11,16 +11,45 @@ from vidcarbon.analysis.render import no_data
 MODALITIES = ["text", "image", "video"]
 
 
+def _at_paper_tokens(rows: pd.DataFrame) -> pd.DataFrame:
+    """The reference text as it would be at the paper's answer length (an estimate)."""
+    text = rows[(rows.modality == "text") & (rows.group == "all")]
+    ref = text[text.model == text.reference_text].dropna(
+        subset=["reference_energy_at_paper_tokens_j"]
+    )
+    if ref.empty:
+        return ref
+    ref = ref.iloc[:1]
+    scale = ref.reference_energy_at_paper_tokens_j / ref.energy_per_request_j
+    tokens = ref.paper_output_tokens
+    return ref.assign(
+        group="at the paper's answer length (estimate)",
+        units_per_request=tokens,
+        carbon_per_request_g=ref.carbon_per_request_g * scale,
+        carbon_per_unit_g=ref.carbon_per_request_g * scale / tokens,
+    )
+
+
 def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> alt.TopLevelMixin:
-    """Carbon per request and per unit at `scenario`, log scale, one bar per group."""
+    """Carbon per request and per unit at `scenario`, log scale, one dot per group; text
+    groups (each dataset, all of them, and the reference at the paper's 208-token answers)
+    are labelled with their mean answer length, which drives the per-request ratio."""
     title = f"Video vs image vs text at {scenario}"
     if comparison is None:
         return no_data(title, "no llm: or image: section in the config, so no baseline ran")
     rows = comparison[comparison.scenario == scenario].dropna(subset=["carbon_per_request_g"])
-    rows = rows[(rows.modality != "text") | (rows.group == "all")]
     if rows.empty:
         return no_data(title, f"no comparison rows at scenario {scenario!r}")
-    rows = rows.assign(label=rows.modality + ": " + rows.model + " " + rows.group)
+    rows = pd.concat([rows, _at_paper_tokens(rows)], ignore_index=True)
+    tokens = rows.units_per_request.map(lambda n: f" ({n:.0f} tokens)")
+    rows = rows.assign(
+        label=rows.modality
+        + ": "
+        + rows.model
+        + " "
+        + rows.group
+        + tokens.where(rows.modality == "text", "")
+    )
     order = list(rows.sort_values("carbon_per_request_g").label)
 
     def panel(column: str, what: str) -> alt.Chart:
@@ -28,12 +57,20 @@ def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> al
             alt.Chart(rows)
             .mark_point(filled=True, size=90)  # a dot plot: bars have no zero on a log scale
             .encode(
-                y=alt.Y("label:N", sort=order, title=None),
+                y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360)),
                 x=alt.X(
                     f"{column}:Q", scale=alt.Scale(type="log", nice=False, padding=12), title=what
                 ),
                 color=alt.Color("modality:N", sort=MODALITIES),
-                tooltip=["label", "unit", column, "request_ratio_vs_text", "unit_ratio_vs_text"],
+                tooltip=[
+                    "label",
+                    "unit",
+                    column,
+                    "request_ratio_vs_text",
+                    "unit_ratio_vs_text",
+                    "request_ratio_at_paper_tokens",
+                    "unit_ratio_at_paper_tokens",
+                ],
             )
             .properties(width=260, height=alt.Step(14))
         )

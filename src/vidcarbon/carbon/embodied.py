@@ -161,9 +161,12 @@ def charged_hardware(
             "(a server goes in carbon.node with carbon.scope: node)"
         )
     dev = device_embodied(device, spec)
-    if scope == "gpu":
-        cores = int(spec["cores"]) if kind == "cpu" else None
-        return ChargedHardware(device, kind, scope, device, dev.total_g, cores, dev.parts)
+    if scope == "gpu":  # the device alone; for a CPU run, that is its package
+        if kind == "cpu":
+            return ChargedHardware(
+                device, kind, "cpu_package", device, dev.total_g, int(spec["cores"]), dev.parts
+            )
+        return ChargedHardware(device, kind, scope, device, dev.total_g, None, dev.parts)
     if not node or node not in devices or devices[node].get("kind") != "node":
         nodes = ", ".join(k for k, v in devices.items() if v.get("kind") == "node")
         raise ConfigError(

@@ -93,6 +93,27 @@ def _credit_scenario(name: str | None, scenarios: list[Scenario]) -> str:
     return name
 
 
+def _host_cpu_entry(config: dict, devices: dict[str, dict]) -> str:
+    """The hardware entry of the CPU a CPU run runs on: measurement.cpu if it names one, else
+    the entry whose `cpuid` covers this host's CPU (the host that builds the DAG)."""
+    from vidcarbon.energy.host_cpu import matching_entry, read_host_cpu
+
+    named = config["measurement"]["cpu"]
+    if named != "auto":
+        return named
+    host = read_host_cpu()
+    entry = matching_entry(host, devices)
+    if entry is None:
+        cpus = ", ".join(k for k, v in devices.items() if v.get("kind") == "cpu")
+        raise ConfigError(
+            f"config key 'carbon.device': not set, and this host's CPU ({host.model_name!r}, "
+            f"{host.vendor} family {host.family} model {host.model}) matches no `cpuid` of a "
+            f"cpu entry in {config['hardware']}; name the CPU whose embodied carbon is "
+            f"charged (allowed: {cpus}) or add a cpuid to its entry"
+        )
+    return entry
+
+
 def carbon_settings(config: dict) -> CarbonSettings:
     """Check and resolve config['carbon'] (already schema-validated, defaults filled)."""
     c = config["carbon"]
@@ -106,7 +127,7 @@ def carbon_settings(config: dict) -> CarbonSettings:
                 "name the GPU's hardware.yaml entry whose embodied carbon is charged, "
                 "e.g. carbon.device: a100-80gb"
             )
-        device = config["measurement"]["cpu"]  # the CPU that ran (and whose energy is estimated)
+        device = _host_cpu_entry(config, devices)  # the CPU that ran
     node = c.get("node") if c["scope"] == "node" else None  # a gpu-scope run ignores the node
     charged_hardware(device, c["scope"], node, devices)  # raises on a bad combination
     scenarios = resolve_scenarios(c["scenarios"])

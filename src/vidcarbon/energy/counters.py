@@ -4,7 +4,12 @@ Every counter exposes a cumulative `energy_j()` and, where the hardware reports 
 instantaneous `power_w()`. Readings come from Zeus's device layer (NVML for NVIDIA GPUs,
 RAPL via powercap for CPU package and DRAM). Where no counter is readable, CPU energy is
 *estimated* from the process's CPU time and a per-core power, and says so in `method`.
-The hardware objects are injected, so tests drive the same code with fake devices.
+The hardware objects are injected, so tests drive the same code with fake devices
+(`vidcarbon.energy.fake_devices`).
+
+NVML and RAPL counters are device-wide (`device_wide = True`): every process working on the
+device adds to them. Each counter names the device it reads (`device_id()`, what a job locks)
+and how to notice another process on it (`watch()`, see `vidcarbon.energy.sharing`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import threading
 import time
 from typing import Protocol
 
+from vidcarbon.energy import fake_devices
+from vidcarbon.energy.sharing import LoadWatch, ProcessWatch
 from vidcarbon.errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
@@ -36,6 +43,57 @@ class EnergyCounter(Protocol):
     def power_w(self) -> float | None:
         """Instantaneous power in watts, or None where only energy is readable."""
 
+    def device_id(self) -> str:
+        """The device read, e.g. 'gpu:GPU-<uuid>' or 'cpu:<host>'."""
+
+    def watch(self) -> ProcessWatch | LoadWatch | None:
+        """How to notice another process on a device-wide counter (None: per process)."""
+
+
+class NvmlGPUs:
+    """Zeus's `GPUs`, plus what it does not expose: a GPU's UUID (so a job locks the physical
+    device whatever CUDA_VISIBLE_DEVICES says) and the processes running on it (pynvml)."""
+
+    def __init__(self, gpus):
+        self._gpus = gpus
+
+    def __getattr__(self, name):
+        return getattr(self._gpus, name)
+
+    def __len__(self) -> int:
+        return len(self._gpus)
+
+    def get_uuid(self, index: int) -> str:
+        import pynvml
+
+        uuid = pynvml.nvmlDeviceGetUUID(self._gpus.gpus[index].handle)
+        return uuid.decode() if isinstance(uuid, bytes) else uuid  # bytes in older pynvml
+
+    def get_compute_process_ids(self, index: int) -> list[int]:
+        import pynvml
+
+        handle = self._gpus.gpus[index].handle
+        return [p.pid for p in pynvml.nvmlDeviceGetComputeRunningProcesses(handle)]
+
+
+class RaplCPUs:
+    """Zeus's `CPUs` (RAPL), plus the package's identity and its sharing check (host load)."""
+
+    def __init__(self, cpus):
+        self._cpus = cpus
+
+    def __getattr__(self, name):
+        return getattr(self._cpus, name)
+
+    def __len__(self) -> int:
+        return len(self._cpus)
+
+    def package_id(self) -> str:
+        return f"cpu:{socket.gethostname()}"
+
+    def watch(self, component: str) -> LoadWatch:
+        return LoadWatch(f"{component} (RAPL, whole package)")
+
 
 class NvmlEnergyCounter:
     """GPU energy from NVML's total-energy counter (Volta and newer), via Zeus's GPU layer.
@@ -50,21 +108,31 @@ class NvmlEnergyCounter:
         self.gpus, self.index = gpus, index
         self.device_name = gpus.get_name(index)
 
+    device_wide = True
+
     def energy_j(self) -> float:
         return self.gpus.get_total_energy_consumption(self.index) / 1000.0
 
     def power_w(self) -> float | None:
         return self.gpus.get_instant_power_usage(self.index) / 1000.0
 
+    def device_id(self) -> str:
+        return f"gpu:{self.gpus.get_uuid(self.index)}"
 
-class IntegratedPowerCounter:
+    def watch(self) -> ProcessWatch:
+        return ProcessWatch(
+            f"gpu {self.gpus.get_uuid(self.index)}",
+            lambda: self.gpus.get_compute_process_ids(self.index),
+        )
+
+
+class IntegratedPowerCounter(NvmlEnergyCounter):
     """GPU energy integrated from polled power, for GPUs without an energy counter (pre-Volta).
 
     A daemon thread polls `gpus.get_instant_power_usage` every `interval_s` and integrates
     with the trapezoid rule; `close()` stops it.
     """
 
-    component = "gpu"
     method = "integrated"
 
     def __init__(self, gpus, index: int = 0, interval_s: float = 0.05):
@@ -108,10 +176,17 @@ class RaplEnergyCounter:
     """
 
     method = "rapl"
+    device_wide = True
 
     def __init__(self, cpus, component: str = "cpu"):
         self.cpus, self.component = cpus, component
         self.device_name = f"RAPL {component} ({len(cpus)} package(s))"
+
+    def device_id(self) -> str:
+        return self.cpus.package_id()
+
+    def watch(self) -> ProcessWatch | LoadWatch:
+        return self.cpus.watch(self.component)
 
     def energy_j(self) -> float:
         total_mj = 0.0
@@ -133,6 +208,7 @@ class CpuTimeEstimate:
 
     component = "cpu"
     method = "estimated"
+    device_wide = False
 
     def __init__(self, power_per_core_w: float, device_name: str = "cpu"):
         self.power_per_core_w = power_per_core_w
@@ -150,6 +226,12 @@ class CpuTimeEstimate:
             return None
         return (cpu_s - last_cpu_s) / (now - last_now) * self.power_per_core_w
 
+    def device_id(self) -> str:
+        return f"cpu:{socket.gethostname()}"
+
+    def watch(self) -> None:
+        return None
+
 
 def rapl_readable() -> bool:
     return os.path.isdir("/sys/class/powercap/intel-rapl") or os.path.isdir(
@@ -162,28 +244,24 @@ def detect_counters(
 ) -> list[EnergyCounter]:
     """The best counters this host offers: NVML for the GPU (if `device` is cuda), RAPL for
     CPU and DRAM where readable, else the CPU-time estimate. Zeus is imported only when a
-    counter may exist, since its import costs about a second."""
+    counter may exist, since its import costs about a second. With VIDCARBON_FAKE_DEVICES
+    set (tests only), fake NVML and RAPL devices stand in for the real ones."""
+    fake_root = fake_devices.root()
     counters: list[EnergyCounter] = []
     if device == "cuda":
-        from zeus.device import get_gpus
-
-        try:
-            gpus = get_gpus()
-        except Exception as exc:
-            raise BackendUnavailable(
-                f"device 'cuda' was requested but host {socket.gethostname()!r} has no GPU "
-                f"that NVML can read ({exc}); run this job on a GPU node (on SLURM: the rule's "
-                "gpu resource in workflow/profiles/default/profile.yaml), or set device: cpu"
-            ) from exc
+        gpus = fake_devices.FakeGPUs(fake_root) if fake_root else _nvml_gpus()
         if gpus.supports_get_total_energy_consumption(0):
             counters.append(NvmlEnergyCounter(gpus, 0))
         else:
             counters.append(IntegratedPowerCounter(gpus, 0))
+    if fake_root:
+        cpus = fake_devices.FakeCPUs(fake_root)
+        return [*counters, RaplEnergyCounter(cpus, "cpu"), RaplEnergyCounter(cpus, "dram")]
     if rapl_readable():
         try:
             from zeus.device import get_cpus
 
-            cpus = get_cpus()
+            cpus = RaplCPUs(get_cpus())
             counters.append(RaplEnergyCounter(cpus, "cpu"))
             if all(cpus.supports_get_dram_energy_consumption(i) for i in range(len(cpus))):
                 counters.append(RaplEnergyCounter(cpus, "dram"))
@@ -196,3 +274,16 @@ def detect_counters(
             )
     counters.append(CpuTimeEstimate(cpu_power_per_core_w, cpu_name))
     return counters
+
+
+def _nvml_gpus() -> NvmlGPUs:
+    from zeus.device import get_gpus
+
+    try:
+        return NvmlGPUs(get_gpus())
+    except Exception as exc:
+        raise BackendUnavailable(
+            f"device 'cuda' was requested but host {socket.gethostname()!r} has no GPU "
+            f"that NVML can read ({exc}); run this job on a GPU node (on SLURM: the rule's "
+            "gpu resource in workflow/profiles/default/profile.yaml), or set device: cpu"
+        ) from exc

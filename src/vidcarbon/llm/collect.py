@@ -5,19 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vidcarbon.collect import _phase_columns
+from vidcarbon.collect import _phase_columns, measurement_columns
 from vidcarbon.images import image_row
 from vidcarbon.records import read_json
-from vidcarbon.tables import COMPONENTS, provenance, write_table
+from vidcarbon.tables import provenance, write_table
 
 LLM_PHASES = ("prefill", "decode")
 
 
-def request_rows(record: dict[str, Any], idle_w: dict[str, float]) -> list[dict[str, Any]]:
-    """One row per request of a shard record; batch windows are split by each request's share."""
+def request_rows(record: dict[str, Any], idle: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per request of a shard record; batch windows are split by each request's share.
+
+    `idle`: the idle_baseline record of the job's device ({} if none)."""
     windows = {w["name"]: w for w in record.get("windows", [])}
+    idle_w = idle.get("idle_power_w", {})
     info = record.get("model_info", {})
-    methods = record.get("methods", {})
     names = record.get("device_names", {})
     shared = {key: record.get(key) for key in ("llm", "weights", "shard", "hostname", "device")}
     shared.update(
@@ -29,8 +31,7 @@ def request_rows(record: dict[str, Any], idle_w: dict[str, float]) -> list[dict[
         threads=record.get("threads"),
         started_at=record.get("started_at"),
         load_duration_s=windows.get("load", {}).get("duration_s"),
-        **{f"{c}_method": methods.get(c) for c in COMPONENTS},
-        **{f"idle_{c}_power_w": idle_w.get(c) if c in methods else None for c in COMPONENTS},
+        **measurement_columns(record, idle),
     )
     rows = []
     for req in record.get("requests", []):
@@ -48,6 +49,7 @@ def request_rows(record: dict[str, Any], idle_w: dict[str, float]) -> list[dict[
                     "output_tokens",
                     "length_policy",
                     "max_new_tokens",
+                    "stop_reason",
                     "status",
                     "error",
                 )
@@ -74,12 +76,9 @@ def request_rows(record: dict[str, Any], idle_w: dict[str, float]) -> list[dict[
     return rows
 
 
-def _idle(idle_records: list[str | Path]) -> dict[str, dict[str, float]]:
-    idle = {}
-    for path in idle_records:
-        rec = read_json(path)
-        idle[rec["device"]] = rec.get("idle_power_w", {})
-    return idle
+def _idle(idle_records: list[str | Path]) -> dict[str, dict[str, Any]]:
+    """device -> its idle_baseline record."""
+    return {(rec := read_json(path))["device"]: rec for path in idle_records}
 
 
 def collect_llm(

@@ -4,18 +4,31 @@ per output unit (frame, image, token), under each carbon-intensity scenario.
 carbon_g = energy_j / 3.6e6 x pue x intensity_g_per_kwh (operational only; embodied carbon is
 the carbon module's). The paper's point is 100 g/kWh with PUE 1.2 (`PAPER_SCENARIO`, `PAPER_PUE`).
 Per unit follows the paper: each request's energy over its units, averaged over requests.
+
+How long text answers are decides much of both ratios. The paper's two figures imply its
+answer length: a 2 s 240p video (16 frames at 8 fps) costs 6x a text response, so one frame
+costs 6 x n / 16 tokens' worth, and 6 x n / 16 = 78 gives n = 208 tokens per answer
+(`PAPER_OUTPUT_TOKENS`). Beside the measured ratios, the table gives the reference text's
+mean answer length and the ratios it would give at 208 tokens: its energy per answer
+estimated as mean prefill energy + (208 - 1) x mean decode energy per generated token (the
+first token comes from the prefill), an estimate linear in the answer length.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import pandas as pd
 
 from vidcarbon.carbon.accounting import operational_g
 
+log = logging.getLogger(__name__)
+
 PAPER_SCENARIO = ("paper-100g", 100.0)
 PAPER_PUE = 1.2
+PAPER_FRAMES = 16  # a 2 s video at the paper's 8 fps
+PAPER_OUTPUT_TOKENS = 78 * PAPER_FRAMES / 6  # 6 x n / 16 = 78 -> n = 208
 
 
 def comparison_scenarios(
@@ -46,18 +59,28 @@ def _summary(frame: pd.DataFrame, modality: str, model: str, group: str, unit: s
     }
 
 
+def energy_at_tokens(rows: pd.DataFrame, tokens: float) -> float | None:
+    """Estimated energy of one answer of `tokens` tokens from measured requests: mean prefill
+    energy + (tokens - 1) x mean decode energy per generated token after the first, joules."""
+    longer = rows[rows.output_tokens > 1]
+    if longer.empty:
+        return None
+    per_token = (longer.decode_energy_j / (longer.output_tokens - 1)).mean()
+    return float(rows.prefill_energy_j.mean() + (tokens - 1) * per_token)
+
+
 def energy_summaries(
     runs: pd.DataFrame, llm: pd.DataFrame, images: pd.DataFrame
 ) -> list[dict[str, object]]:
-    """Mean energy per request and per unit of each text, image and video group (ok rows)."""
+    """Mean energy per request and per unit of each text, image and video group (ok rows);
+    text groups also carry their estimated energy per answer at the paper's answer length."""
     out = []
     text = llm[(llm.status == "ok") & llm.energy_j.notna() & (llm.output_tokens > 0)]
     for name, rows in text.groupby("llm", sort=True):
-        for dataset, d in rows.groupby("dataset", sort=True):
-            out.append(_summary(d, "text", name, dataset, "token", d.output_tokens, d.duration_s))
-        out.append(
-            _summary(rows, "text", name, "all", "token", rows.output_tokens, rows.duration_s)
-        )
+        for group, d in [*rows.groupby("dataset", sort=True), ("all", rows)]:
+            summary = _summary(d, "text", name, group, "token", d.output_tokens, d.duration_s)
+            summary["energy_at_paper_tokens_j"] = energy_at_tokens(d, PAPER_OUTPUT_TOKENS)
+            out.append(summary)
     image = images[(images.status == "ok") & images.energy_j.notna()]
     for (name, res, steps), d in image.groupby(["model", "resolution", "steps"], sort=True):
         ones = pd.Series(1.0, index=d.index)
@@ -98,8 +121,14 @@ def compare(
                     f"reference_llm {reference_llm!r} has no successful request; measured: {known}"
                 )
             reference = texts[0]
+    at_paper = None if reference is None else reference["energy_at_paper_tokens_j"]
+
+    def ratio(value, of):
+        return None if of is None else value / of
+
     rows = []
     for s in summaries:
+        s = {k: v for k, v in s.items() if k != "energy_at_paper_tokens_j"}
         for scenario, intensity in scenarios:
             rows.append(
                 {
@@ -118,6 +147,16 @@ def compare(
                     "unit_ratio_vs_text": None
                     if reference is None
                     else s["energy_per_unit_j"] / reference["energy_per_unit_j"],
+                    "reference_output_tokens": None
+                    if reference is None
+                    else reference["units_per_request"],
+                    "paper_output_tokens": PAPER_OUTPUT_TOKENS,
+                    "reference_energy_at_paper_tokens_j": at_paper,
+                    "request_ratio_at_paper_tokens": ratio(s["energy_per_request_j"], at_paper),
+                    "unit_ratio_at_paper_tokens": ratio(
+                        s["energy_per_unit_j"],
+                        None if at_paper is None else at_paper / PAPER_OUTPUT_TOKENS,
+                    ),
                 }
             )
     return pd.DataFrame(rows)
@@ -134,6 +173,7 @@ def write_comparison(
     config_hash: str,
 ) -> None:
     """Read the tables (llm and images optional), compare, write video_vs_text.parquet."""
+    from vidcarbon.analysis.shared_counters import note, without_shared
     from vidcarbon.tables import SCHEMAS, provenance, read_table, write_table
 
     def read(name: str, path: str | None) -> pd.DataFrame:
@@ -141,6 +181,11 @@ def write_comparison(
         return table.to_pandas()
 
     runs, llm, images = read("runs", runs_path), read("llm", llm_path), read("images", images_path)
+    # rows whose device-wide counter another process shared hold its energy: left out
+    (runs, n_runs), (llm, n_llm), (images, n_images) = map(without_shared, (runs, llm, images))
+    for left_out, what in ((n_runs, "cells"), (n_llm, "requests"), (n_images, "images")):
+        if left_out:
+            log.warning(note(left_out, what))
     table = compare(runs, llm, images, scenarios, pue, reference_llm)
     frames = (runs, llm, images)
     meta = provenance(

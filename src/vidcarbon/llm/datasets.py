@@ -52,9 +52,25 @@ def _scienceqa(row: dict) -> str:
     return f"{context}Question: {row['question']}\n{_letters(row['choices'])}\nAnswer:"
 
 
+# lm-evaluation-harness's default generation limit (HFLM max_gen_toks) for tasks that set none.
+HARNESS_MAX_GEN_TOKS = 256
+
+
+@dataclass(frozen=True)
+class AnswerEnd:
+    """Where a pretrained base model's answer ends, as standard evaluation harnesses decide
+    for the dataset: a stop sequence in the generated text, EOS, or `max_new_tokens`
+    (None: the config's `llm.output_tokens.cap`). `source` says where the choice comes from."""
+
+    stop_sequences: tuple[str, ...]
+    max_new_tokens: int | None
+    source: str
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Where a dataset lives on the hub and how one of its rows becomes a prompt."""
+    """Where a dataset lives on the hub, how one of its rows becomes a prompt, and where
+    an answer to it ends."""
 
     name: str
     hf_id: str
@@ -62,6 +78,7 @@ class DatasetSpec:
     split: str
     columns: tuple[str, ...]  # the columns the template reads; all must be present
     template: Callable[[dict], str]
+    answer_end: AnswerEnd
     text_only_column: str | None = None  # rows where this column is not null are dropped
 
     def prompt(self, row: dict) -> str:
@@ -71,7 +88,20 @@ class DatasetSpec:
 DATASETS: dict[str, DatasetSpec] = {
     s.name: s
     for s in (
-        DatasetSpec("alpaca", "tatsu-lab/alpaca", None, "train", ("instruction", "input"), _alpaca),
+        DatasetSpec(
+            "alpaca",
+            "tatsu-lab/alpaca",
+            None,
+            "train",
+            ("instruction", "input"),
+            _alpaca,
+            AnswerEnd(
+                (),
+                None,
+                "free-form instruction following (no lm-evaluation-harness task): the answer "
+                "ends at EOS or at llm.output_tokens.cap",
+            ),
+        ),
         DatasetSpec(
             "gsm8k",
             "openai/gsm8k",
@@ -79,6 +109,13 @@ DATASETS: dict[str, DatasetSpec] = {
             "test",
             ("question",),
             lambda r: f"Question: {r['question']}\nAnswer:",
+            AnswerEnd(
+                ("Question:",),
+                HARNESS_MAX_GEN_TOKS,
+                "lm-evaluation-harness lm_eval/tasks/gsm8k/gsm8k.yaml: until 'Question:' "
+                "(its other two, '</s>' and '<|im_end|>', are end-of-sequence tokens: EOS), "
+                "max_gen_toks 256 (HFLM default)",
+            ),
         ),
         DatasetSpec(
             "mmlu",
@@ -87,6 +124,12 @@ DATASETS: dict[str, DatasetSpec] = {
             "test",
             ("question", "choices"),
             lambda r: f"{r['question']}\n{_letters(r['choices'])}\nAnswer:",
+            AnswerEnd(
+                (),
+                1,
+                "lm-evaluation-harness lm_eval/tasks/mmlu/default: multiple_choice over the "
+                "letters A-D after 'Answer:', i.e. one answer token",
+            ),
         ),
         DatasetSpec(
             "nq_open",
@@ -95,6 +138,12 @@ DATASETS: dict[str, DatasetSpec] = {
             "validation",
             ("question",),
             lambda r: f"Q: {r['question']}?\nA:",
+            AnswerEnd(
+                ("\n", ".", ","),
+                HARNESS_MAX_GEN_TOKS,
+                "lm-evaluation-harness lm_eval/tasks/nq_open/nq_open.yaml: until '\\n', '.', "
+                "','; max_gen_toks 256 (HFLM default)",
+            ),
         ),
         DatasetSpec(
             "scienceqa",
@@ -103,6 +152,13 @@ DATASETS: dict[str, DatasetSpec] = {
             "test",
             ("question", "hint", "choices"),
             _scienceqa,
+            AnswerEnd(
+                (),
+                1,
+                "multiple choice with lettered options after 'Answer:', scored as one answer "
+                "letter like lm-evaluation-harness's mmlu (lmms-eval's ScienceQA task asks "
+                "for the option's letter directly, max_new_tokens 16)",
+            ),
             text_only_column="image",
         ),
         DatasetSpec(
@@ -112,6 +168,12 @@ DATASETS: dict[str, DatasetSpec] = {
             "validation",
             ("question",),
             lambda r: f"Question: {r['question']}\nAnswer:",
+            AnswerEnd(
+                ("\n", ".", ","),
+                HARNESS_MAX_GEN_TOKS,
+                "lm-evaluation-harness lm_eval/tasks/triviaqa/default.yaml: until '\\n', "
+                "'.', ','; max_gen_toks 256 (HFLM default)",
+            ),
         ),
     )
 }

@@ -52,6 +52,7 @@ def llm_request(
     measurement: dict[str, Any],
     record_path: str,
     log_path: str,
+    attempt: int = 1,
 ) -> dict:
     """Answer one shard of one dataset's prompts, isolated in a child process."""
     from vidcarbon.llm.datasets import shard as take_shard
@@ -75,7 +76,7 @@ def llm_request(
         "warmup_tokens": warmup_tokens,
         "measurement": measurement,
     }
-    record = run_isolated("llm", kwargs, identity, record_path, [], log_path)
+    record = run_isolated("llm", kwargs, identity, record_path, [], log_path, attempt)
     if record["status"] != "ok" and not record.get("requests"):
         # the child died before writing: every request of the shard gets the job's status
         record["requests"] = [
@@ -99,6 +100,7 @@ def generate_image(
     image_path: str,
     record_path: str,
     log_path: str,
+    attempt: int = 1,
 ) -> dict:
     """One image of the image baseline, isolated in a child process."""
     from vidcarbon.grid import RESOLUTIONS
@@ -130,4 +132,4 @@ def generate_image(
         "image_path": image_path,
         "measurement": measurement,
     }
-    return run_isolated("image", kwargs, identity, record_path, [image_path], log_path)
+    return run_isolated("image", kwargs, identity, record_path, [image_path], log_path, attempt)

@@ -1,9 +1,15 @@
 """Text generation measured per request: a prefill window (the forward pass over the prompt that
 yields the first token) and a decode window (every further token), with the video meter.
 
-Output length: with random weights no model stops by itself, so every answer is exactly the
-dataset's target length (`min_new_tokens = max_new_tokens = target`, policy "target"); with
-pretrained weights the model stops at EOS or at the cap (policy "eos_cap").
+Output length (`length_policy`), which decides much of a text answer's energy:
+- "target": random weights never stop by themselves, so every answer is exactly the dataset's
+  target length (`min_new_tokens = max_new_tokens = target`);
+- "stop": a pretrained base model stops where the dataset's answer ends, as evaluation
+  harnesses decide (`vidcarbon.llm.datasets.AnswerEnd`): at EOS, at one of the dataset's stop
+  sequences in the generated text, or at its token limit;
+- "eos_cap": a chat model (`chat: true`) stops at EOS or at the cap.
+Each request records how many tokens it generated and why it stopped (`stop_reason`: eos |
+stop_sequence | length | target). A stop sequence's own tokens are generated, so they count.
 A batch of requests shares its windows; each request's share is the batch's prefill energy in
 proportion to its input tokens and the decode energy in proportion to its output tokens
 (batch_size 1 gives the paper's per-request view).
@@ -16,50 +22,49 @@ from dataclasses import dataclass
 from typing import Any
 
 from vidcarbon.energy.meter import Meter
-from vidcarbon.generation import JobContext, Measurement
+from vidcarbon.generation import JobContext, Measurement, phase_state
+from vidcarbon.llm.datasets import spec as dataset_spec
 from vidcarbon.llm.models import LlmSpec, load_llm
 from vidcarbon.records import classify_failure
 
 log = logging.getLogger(__name__)
 
-LENGTH_POLICIES = ("target", "eos_cap")
+LENGTH_POLICIES = ("target", "stop", "eos_cap")
+STOP_REASONS = ("eos", "stop_sequence", "length", "target")
 
 
 @dataclass(frozen=True)
 class OutputLength:
-    """How long answers are: `policy` "target" (exactly `target_tokens`) or "eos_cap"."""
+    """How long answers are: `policy` (see the module docstring), the token limit (the exact
+    length under "target"), and the stop sequences of the "stop" policy."""
 
     policy: str
-    target_tokens: int
-    cap_tokens: int
-
-    @property
-    def max_new_tokens(self) -> int:
-        return self.target_tokens if self.policy == "target" else self.cap_tokens
+    max_new_tokens: int
+    stop_sequences: tuple[str, ...] = ()
 
 
-def output_length(weights: str, target_tokens: int, cap_tokens: int) -> OutputLength:
-    """Random weights never stop by themselves: they get the target; pretrained: EOS or cap."""
-    policy = "target" if weights == "random" else "eos_cap"
-    return OutputLength(policy, int(target_tokens), int(cap_tokens))
+def output_length(spec: LlmSpec, dataset: str, target_tokens: int, cap_tokens: int):
+    """Random weights: the target; a chat model: EOS or the cap; a base model: the dataset's
+    answer end (its stop sequences and token limit, the cap where it sets none)."""
+    if spec.effective_weights == "random":
+        return OutputLength("target", int(target_tokens))
+    if spec.chat:
+        return OutputLength("eos_cap", int(cap_tokens))
+    end = dataset_spec(dataset).answer_end
+    return OutputLength("stop", int(end.max_new_tokens or cap_tokens), end.stop_sequences)
 
 
-def count_output_tokens(new_ids, eos_id: int | None, policy: str) -> list[int]:
-    """Generated tokens per sequence of `new_ids` (batch, new): up to and including EOS."""
-    counts = []
-    for row in new_ids.tolist():
-        if policy == "eos_cap" and eos_id is not None and eos_id in row:
-            counts.append(row.index(eos_id) + 1)
-        else:
-            counts.append(len(row))
-    return counts
+class _Progress:
+    """A stopping criterion run after every generated token: its first call closes the prefill
+    window; it ends each sequence at EOS or at a stop sequence in its generated text (as
+    lm-evaluation-harness's stop criteria do) and remembers when and why."""
 
-
-class _FirstToken:
-    """A stopping criterion that never stops: its first call closes the prefill window."""
-
-    def __init__(self, meter: Meter, prefill: str, decode: str):
-        self.meter, self.prefill, self.decode, self.calls = meter, prefill, decode, 0
+    def __init__(self, meter: Meter, prefill: str, decode: str, llm, length: OutputLength):
+        self.meter, self.prefill, self.decode = meter, prefill, decode
+        self.llm, self.length = llm, length
+        self.calls = 0
+        self.prompt_tokens: int | None = None
+        self.ended: dict[int, tuple[int, str]] = {}  # row -> (tokens, reason)
 
     def __call__(self, input_ids, scores, **kwargs):
         import torch
@@ -67,8 +72,31 @@ class _FirstToken:
         if self.calls == 0:
             self.meter.end_window(self.prefill)
             self.meter.begin_window(self.decode)
+            self.prompt_tokens = input_ids.shape[1] - 1
         self.calls += 1
-        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        if self.length.policy == "target":
+            return done
+        eos = self.llm.tokenizer.eos_token_id
+        for row in range(input_ids.shape[0]):
+            if row in self.ended:
+                done[row] = True
+                continue
+            new = input_ids[row, self.prompt_tokens :]
+            if eos is not None and int(new[-1]) == eos:
+                self.ended[row] = (len(new), "eos")
+            elif self.length.stop_sequences:
+                text = self.llm.tokenizer.decode(new, skip_special_tokens=True)
+                if any(stop in text for stop in self.length.stop_sequences):
+                    self.ended[row] = (len(new), "stop_sequence")
+            done[row] = row in self.ended
+        return done
+
+    def outcome(self, rows: int, generated: int) -> tuple[list[int], list[str]]:
+        """Tokens and stop reason per row; a row that never ended ran to the limit."""
+        unended = (generated, "target" if self.length.policy == "target" else "length")
+        ends = [self.ended.get(row, unended) for row in range(rows)]
+        return [n for n, _ in ends], [reason for _, reason in ends]
 
 
 def _share(weights: list[int], i: int) -> float:
@@ -84,7 +112,7 @@ def generate_batch(llm, meter: Meter, texts: list[str], length: OutputLength, ta
     inputs = llm.tokenize(texts, return_tensors="pt", padding=True).to(llm.device)
     mask = inputs["attention_mask"]
     prefill, decode = f"prefill/{tag}", f"decode/{tag}"
-    first = _FirstToken(meter, prefill, decode)
+    progress = _Progress(meter, prefill, decode, llm, length)
     new = length.max_new_tokens
     meter.begin_window(prefill)
     try:
@@ -94,15 +122,17 @@ def generate_batch(llm, meter: Meter, texts: list[str], length: OutputLength, ta
                 do_sample=False,
                 max_new_tokens=new,
                 min_new_tokens=new if length.policy == "target" else 0,
-                stopping_criteria=StoppingCriteriaList([first]),
+                stopping_criteria=StoppingCriteriaList([progress]),
             )
     finally:  # on a failure too, so the next batch can open its windows
-        meter.end_window(decode if first.calls else prefill)
+        meter.end_window(decode if progress.calls else prefill)
     windows = {w.name: w for w in meter.windows if w.name in (prefill, decode)}
-    new_ids = out[:, inputs["input_ids"].shape[1] :]
+    generated = out.shape[1] - inputs["input_ids"].shape[1]
+    output_tokens, reasons = progress.outcome(len(texts), generated)
     return {
         "input_tokens": [int(n) for n in mask.sum(dim=1)],
-        "output_tokens": count_output_tokens(new_ids, llm.tokenizer.eos_token_id, length.policy),
+        "output_tokens": output_tokens,
+        "stop_reasons": reasons,
         "prefill": windows.get(prefill),
         "decode": windows.get(decode),
     }
@@ -124,27 +154,29 @@ def run_requests(
     requests only, and a failed load fails them all (status on the record).
     """
     llm_spec = LlmSpec(**spec)
-    ctx = JobContext(measurement, {"kind": "llm", "llm_model": llm_spec.model})
+    ctx = JobContext(
+        measurement,
+        {"kind": "llm", "llm_model": llm_spec.model, "phase_state": phase_state(warmup_tokens)},
+    )
     requests: list[dict[str, Any]] = []
     ctx.record["requests"] = requests
 
     def body(meter: Meter) -> None:
         with meter.window("load"):
-            llm = load_llm(llm_spec, measurement.device)
+            llm = load_llm(llm_spec, measurement.compute_device)
         ctx.record["model_info"] = llm.describe()
         if warmup_tokens > 0:
             with meter.window("warmup"):
-                warm = OutputLength("target", warmup_tokens, warmup_tokens)
+                warm = OutputLength("target", warmup_tokens)
                 generate_batch(llm, meter, ["warm up"], warm, "warmup")
         pending = []
         for p in prompts:
-            length = output_length(
-                llm_spec.effective_weights, targets_tokens[p["dataset"]], cap_tokens
-            )
+            length = output_length(llm_spec, p["dataset"], targets_tokens[p["dataset"]], cap_tokens)
             entry = {
                 **p,
                 "length_policy": length.policy,
                 "max_new_tokens": length.max_new_tokens,
+                "stop_sequences": list(length.stop_sequences),
                 "status": "ok",
                 "error": None,
             }
@@ -157,17 +189,14 @@ def run_requests(
                     f"tokens exceeds the model's context of {llm.context_tokens} tokens"
                 )
             else:
-                pending.append(entry)
+                pending.append((length, entry))
             requests.append(entry)
         # Batch requests of one output length together, so min/max_new_tokens apply to all.
-        by_length: dict[tuple[str, int], list[dict]] = {}
-        for entry in pending:
-            by_length.setdefault((entry["length_policy"], entry["max_new_tokens"]), []).append(
-                entry
-            )
+        by_length: dict[OutputLength, list[dict]] = {}
+        for length, entry in pending:
+            by_length.setdefault(length, []).append(entry)
         batch_index = 0
-        for (policy, new), group in by_length.items():
-            length = OutputLength(policy, new, new)
+        for length, group in by_length.items():
             for start in range(0, len(group), batch_size):
                 batch = group[start : start + batch_size]
                 tag = str(batch_index)
@@ -197,6 +226,7 @@ def run_requests(
                 for i, entry in enumerate(batch):
                     entry["input_tokens"] = result["input_tokens"][i]
                     entry["output_tokens"] = result["output_tokens"][i]
+                    entry["stop_reason"] = result["stop_reasons"][i]
                     for phase, weights in (
                         ("prefill", result["input_tokens"]),
                         ("decode", result["output_tokens"]),
