@@ -30,7 +30,10 @@ def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> al
             .encode(
                 y=alt.Y("label:N", sort=order, title=None),
                 x=alt.X(
-                    f"{column}:Q", scale=alt.Scale(type="log", nice=False, padding=12), title=what
+                    f"{column}:Q",
+                    scale=alt.Scale(type="log", nice=False, padding=12),
+                    axis=alt.Axis(format=".0e", labelOverlap="greedy"),
+                    title=what,
                 ),
                 color=alt.Color("modality:N", sort=MODALITIES),
                 tooltip=["label", "unit", column, "request_ratio_vs_text", "unit_ratio_vs_text"],

@@ -96,7 +96,7 @@ def trace_chart(
     )
     shade = (
         alt.Chart(spans)
-        .mark_rect(opacity=0.2)
+        .mark_rect(opacity=0.3)
         .encode(
             x=alt.X("start_s:Q", title="time since the prompt's encode job began (s)"),
             x2="end_s:Q",
