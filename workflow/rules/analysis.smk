@@ -47,14 +47,6 @@ rule count_flops:
         "../scripts/count_flops.py"
 
 
-def findings_baselines(wildcards):
-    """The video-vs-text table and the text requests, where the config has baselines."""
-    inputs = optional_comparison()
-    if LLM:
-        inputs["llm"] = rules.collect_llm.output.llm
-    return inputs
-
-
 rule findings:
     input:
         unpack(findings_baselines),

@@ -176,7 +176,8 @@ def statistics_chart(stats: pd.DataFrame, title: str) -> alt.TopLevelMixin:
         f"{v:.1f}" if pd.notna(v) else ("n/a: estimated" if m == "estimated" else "n/a")
         for v, m in zip(long.value, long.method, strict=True)
     ]
-    long["row"] = long.component + " · " + long.phase
+    source = long.component.where(long.method != "estimated", long.component + " (estimated)")
+    long["row"] = source + " · " + long.phase
     return (
         alt.Chart(long)
         .mark_text()
