@@ -49,6 +49,27 @@ def test_opensora_is_counted_without_its_package_and_v1_2_is_left_out(caplog):
     assert "FLOPs of model opensora-v1.2 not counted: no FLOP formula for Open-Sora 1.2" in (
         caplog.text
     )
+    # its efficiency rows follow: a bf16 cell on an A100 gets a utilisation of the peak
+    step_s = opensora["denoise_step_flops"] / 156e12  # half of the A100's 312 TFLOP/s
+    cell = {
+        "cell_id": "c",
+        "model": "opensora",
+        "resolution": "144p",
+        "frames": 4,
+        "steps": 100,
+        "status": "ok",
+        "device_name": "NVIDIA A100-SXM4-80GB",
+        "dtype": "bfloat16",
+        **{f"{p}_energy_j": 1.0 for p in ("encode", "denoise", "decode")},
+        "encode_duration_s": 1.0,
+        "denoise_duration_s": 100 * step_s,
+        "decode_duration_s": 1.0,
+    }
+    table = phase_efficiency(
+        pd.DataFrame([cell]), pd.DataFrame(rows), {"NVIDIA A100-SXM4-80GB": 312.0}
+    ).set_index("phase")
+    assert table.loc["denoise", "utilisation"] == pytest.approx(0.5)
+    assert "formula" in table.loc["denoise", "flops_method"]
 
 
 def test_efficiency_arithmetic():

@@ -38,7 +38,8 @@ def column(quantity: str, phase: str) -> str:
 
 
 def usable_cells(runs: pd.DataFrame) -> pd.DataFrame:
-    """The cells the laws are fitted on: status ok, with energy and a positive wall time."""
+    """The cells the laws and the findings rest on: status ok, with energy and a positive wall
+    time (the one place to leave out cells whose figures cannot be trusted)."""
     ok = runs[(runs.status == "ok") & runs.energy_j.notna()]
     return ok[ok.generation_duration_s > 0]
 

@@ -28,7 +28,7 @@ from scipy import stats
 
 from vidcarbon.analysis.sources import source_cells
 from vidcarbon.grid import RESOLUTIONS
-from vidcarbon.laws import PHASES, QUANTITIES, VARIABLES, ModelLaws, fit_models
+from vidcarbon.laws import PHASES, QUANTITIES, VARIABLES, ModelLaws, fit_models, usable_cells
 
 LETTER = {"steps": "a", "pixels": "b", "frames": "f"}
 HOLDS, FAILS, INCONCLUSIVE, NOT_MEASURED = "holds", "does not hold", "inconclusive", "not measured"
@@ -272,8 +272,9 @@ def _describe(cells: pd.DataFrame) -> str:
 def run_claims(runs: pd.DataFrame, laws: dict[str, ModelLaws]) -> list[Finding]:
     """The claims the runs table and the fitted laws can check, per model."""
     findings = []
+    usable = usable_cells(runs)
     for model, law in laws.items():
-        cells = runs[(runs.model == model) & (runs.status == "ok") & runs.energy_j.notna()]
+        cells = usable[usable.model == model]
         short = cells[(cells.resolution == "240p") & (cells.frames == 2 * law.fps)]
         where = f"240p, {2 * law.fps} frames (2 s at the runs' {law.fps} fps)"
         at40 = short[short.steps == 40]
@@ -416,13 +417,12 @@ def comparison_claims(
             continue
         steps = rows.group.str.extract(r"_s(\d+)$")[0].astype(int)
         best = rows.loc[steps.idxmax()]
-        videos = runs[
-            (runs.model == model)
-            & (runs.status == "ok")
-            & runs.energy_j.notna()
-            & (runs.resolution == "240p")
-            & (runs.frames == 2 * law.fps)
-            & (runs.steps == steps.max())
+        usable = usable_cells(runs)
+        videos = usable[
+            (usable.model == model)
+            & (usable.resolution == "240p")
+            & (usable.frames == 2 * law.fps)
+            & (usable.steps == steps.max())
         ]
         text = None
         if llm is not None:

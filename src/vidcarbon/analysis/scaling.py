@@ -89,7 +89,8 @@ def resolution_chart(
             f"({held['frames'] / law.fps:g} s at {law.fps} fps), one dot per prompt and seed"
         )
         if law.exponent("pixels") is None:
-            return no_data(f"{law.model}", f"one resolution measured: no law of pixels; {what}")
+            why = "one resolution measured" if "pixels" in law.fixed else "too few cells"
+            return no_data(f"{law.model}", f"{why}: no law of pixels; {what}")
         rates = carbon_rates(rows)
         ref_pixels = float(np.prod(law.sizes[held["resolution"]]))
         at = {"steps": held["steps"], "frames": held["frames"]}
@@ -156,7 +157,8 @@ def duration_chart(
             "one dot per prompt and seed"
         )
         if law.exponent("frames") is None:
-            return no_data(f"{law.model}", f"one duration measured: no law of frames; {what}")
+            why = "one duration measured" if "frames" in law.fixed else "too few cells"
+            return no_data(f"{law.model}", f"{why}: no law of frames; {what}")
         rates = carbon_rates(rows)
         at = {"steps": held["steps"], "pixels": height * width}
         lo, hi = law.fit().x_range["frames"]
