@@ -21,8 +21,8 @@ REF_CONFIG = ("240p", 16, 30)
 
 
 def energy(res, frames, steps):
-    """A law the fits can recover: (fixed + per-step) x pixels^2 x frames^1."""
-    return (5 + 2 * steps) * (PIXELS[res] / 1e5) ** 2 * frames
+    """A law the fits can recover: steps^1 x pixels^2 x frames^1."""
+    return 0.3 * steps * (PIXELS[res] / 1e5) ** 2 * frames
 
 
 def runs(noise=0.0, drop=()):
@@ -31,13 +31,14 @@ def runs(noise=0.0, drop=()):
     for res, frames, steps, _prompt in itertools.product(PIXELS, (16, 32), (10, 30, 50), "ab"):
         if (res, frames, steps) in drop:
             continue
-        e = energy(res, frames, steps) * (1 + noise * rng.normal())
+        e = energy(res, frames, steps) * np.exp(noise * rng.normal())
         h, w = {"144p": (144, 256), "240p": (240, 426), "360p": (360, 640)}[res]
         rows.append(
             dict(
                 model="m",
                 resolution=res,
                 frames=frames,
+                fps=8,
                 steps=steps,
                 height=h,
                 width=w,
@@ -62,35 +63,34 @@ def test_exact_laws_give_exact_credits():
     # operational dominates at 490 g/kWh, so credits follow energy to within the embodied share
     for key, r in by.items():
         assert r["predicted_energy_j"] == pytest.approx(energy(*key), rel=1e-9)
+        assert r["predicted_energy_low_j"] == pytest.approx(energy(*key), rel=1e-9)  # no noise
         assert r["prediction_error"] == pytest.approx(0, abs=1e-9)
         assert r["credits"] == pytest.approx(10 * energy(*key) / energy(*REF_CONFIG), rel=1e-3)
     fits = pd.DataFrame(fit_rows(laws))
-    e = fits[fits.quantity == "energy_j"].set_index(["variable", "coefficient"]).value
-    assert e[("pixels", "pixels")] == pytest.approx(2)
-    assert e[("frames", "frames")] == pytest.approx(1)
-    assert e[("steps", "steps")] / e[("steps", "intercept")] == pytest.approx(2 / 5)
-    assert (fits.r2 > 0.999999).all()
+    e = fits[fits.quantity == "energy_j"].set_index("variable").value
+    assert (e["steps"], e["pixels"], e["frames"]) == pytest.approx((1, 2, 1))
+    assert (fits.r2 > 0.999999).all() and set(fits.n) == {len(configs()) * 2}
 
 
 def test_noisy_data_reports_fit_quality():
     rows, laws = credit_rows(runs(noise=0.05), configs(), REF, 490.0, GPU, Assumptions())
     fits = pd.DataFrame(fit_rows(laws))
-    pixels = fits[(fits.quantity == "energy_j") & (fits.coefficient == "pixels")].iloc[0]
-    assert pixels.ci95_low < 2 < pixels.ci95_high and pixels.r2 < 1 and pixels.n == 6
+    pixels = fits[(fits.quantity == "energy_j") & (fits.variable == "pixels")].iloc[0]
+    assert pixels.ci95_low < 2 < pixels.ci95_high and pixels.r2 < 1 and pixels.n == 36
+    r = next(r for r in rows if (r["resolution"], r["frames"], r["steps"]) == REF_CONFIG)
+    assert r["predicted_energy_low_j"] < r["predicted_energy_j"] < r["predicted_energy_high_j"]
 
 
 def test_a_law_without_data_leaves_credits_null_with_a_note():
-    # only one frames value at the reference: the frames law cannot be fitted
+    # only one frames value in the runs: no law of frames
     df = runs()
     df = df[df.frames == 16]
     rows, laws = credit_rows(
         df, [("240p", 16, 50), ("240p", 32, 30)], REF, 490.0, GPU, Assumptions()
     )
     assert rows[0]["credits"] is not None  # differs from the reference in steps only
-    assert rows[1].get("credits") is None and "frames law" in rows[1]["note"]
-    assert any(
-        r.get("note", "").startswith("not fitted: 1 distinct frames") for r in fit_rows(laws)
-    )
+    assert rows[1].get("credits") is None and "cannot predict frames = 32" in rows[1]["note"]
+    assert any(r.get("note", "").startswith("not fitted: one value (16)") for r in fit_rows(laws))
 
 
 def test_low_intensity_discount_from_the_series():

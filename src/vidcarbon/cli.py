@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     est = commands.add_parser(
         "estimate", help="predict energy and carbon of an unmeasured configuration"
     )
-    est.add_argument("--runs", type=Path, default=Path("results/runs.parquet"))
+    est.add_argument(
+        "--runs", type=Path, default=Path("results/runs.parquet"), help="runs table to fit on"
+    )
     est.add_argument("--model", required=True)
     est.add_argument("--resolution", required=True, help="e.g. 720p")
     est.add_argument("--duration", type=float, required=True, help="video seconds")
@@ -29,8 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     est.add_argument(
         "--intensity", default="gas", help="energy source (wind, gas...), g/kWh, or country (FRA)"
     )
-    est.add_argument("--fps", type=int, default=8)
-    est.add_argument("--pue", type=float, default=1.2)
+    est.add_argument(
+        "--fps", type=int, help="frames per second (default: the model's, from its runs)"
+    )
+    est.add_argument("--pue", type=float, default=1.2, help="power usage effectiveness, >= 1")
     est.add_argument("--device", help="hardware.yaml entry whose embodied carbon to charge")
     est.add_argument("--hardware", type=Path, default=Path("config/hardware.yaml"))
     again = commands.add_parser(
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "estimate":
         try:
             print(_estimate(args))
-        except (VidcarbonError, FileNotFoundError) as exc:
+        except VidcarbonError as exc:
             parser.exit(2, f"vidcarbon estimate: {exc}\n")
     if args.command == "merge":
         try:
@@ -81,11 +85,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _read_runs(path: Path):
+    """The runs table at --runs, or a VidcarbonError naming the flag and what to do."""
+    import pyarrow as pa
+
+    if not path.is_file():
+        raise VidcarbonError(
+            f"--runs {path}: no such file; run the pipeline first (make run) or pass the "
+            "results/runs.parquet of a finished run"
+        )
+    try:
+        return tables.read_table("runs", path).to_pandas()
+    except (OSError, pa.ArrowException, SchemaMismatch) as exc:
+        raise VidcarbonError(f"--runs {path}: not a readable vidcarbon runs table: {exc}") from exc
+
+
 def _estimate(args) -> str:
-    from vidcarbon.analysis.estimate import estimate
+    from vidcarbon.analysis.estimate import check_request, estimate
     from vidcarbon.carbon.embodied import device_embodied
     from vidcarbon.config import load_hardware
 
+    check_request(args.resolution, args.duration, args.steps, args.fps, args.pue)
     embodied_g = None
     if args.device:
         devices = load_hardware(args.hardware)
@@ -94,9 +114,8 @@ def _estimate(args) -> str:
                 f"--device {args.device!r} is not in {args.hardware}; allowed: {', '.join(devices)}"
             )
         embodied_g = device_embodied(args.device, devices[args.device]).total_g
-    runs = tables.read_table("runs", args.runs).to_pandas()
     e = estimate(
-        runs,
+        _read_runs(args.runs),
         args.model,
         args.resolution,
         args.duration,
@@ -107,12 +126,13 @@ def _estimate(args) -> str:
         embodied_g=embodied_g,
     )
 
-    def band(values, unit, scale=1.0):
-        low, mid, high = (v * scale for v in values)
+    def band(interval, unit, scale=1.0):
+        low, mid, high = (v * scale for v in (interval.low, interval.value, interval.high))
         return f"{mid:.4g} {unit}  (95 % prediction interval {low:.4g} .. {high:.4g})"
 
     lines = [
-        f"{args.model}, {args.resolution}, {args.duration:g} s, {args.steps} steps "
+        f"{args.model}, {args.resolution} ({e.height}x{e.width} pixels, {e.size_source}), "
+        f"{args.duration:g} s at {e.fps} fps = {e.frames} frames, {args.steps} steps "
         f"(laws fitted on {e.n} cells, R² {e.r2:.3f})",
         f"  energy        {band(e.energy_j, 'Wh', 1 / 3600)}",
         f"  time          {band(e.duration_s, 's')}",

@@ -4,16 +4,30 @@ Per (model, resolution, frames): the text encoding of one prompt (with its uncon
 twin for classifier-free guidance), one denoising step (the CFG batch included) and the
 decoding of the whole video. Denoising FLOPs of a cell = steps x the step's FLOPs, exactly,
 since every step runs the same operators.
+
+Open-Sora cannot run here (its package needs CUDA and lives in its own env), so its rows are
+counted without it: its T5-XXL encoder and SD VAE decoder are built from their configurations
+on PyTorch's meta device (shapes without data, so nothing is computed or downloaded) under the
+same counter, and its STDiT2 step comes from `vidcarbon.dit_flops`.
 """
 
 from __future__ import annotations
 
 import logging
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from vidcarbon.backends import VideoShape, create_backend
 from vidcarbon.errors import BackendUnavailable
 from vidcarbon.grid import RESOLUTIONS
+
+COUNTED = "counted: a probe run under PyTorch's FLOP counter"
+OPENSORA_V1_1 = (
+    "T5-XXL and SD VAE counted on the meta device; STDiT2 step by formula "
+    "(vidcarbon.dit_flops); cross-attention at the text_tokens maximum"
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +99,76 @@ def count_phase_flops(
                     "denoise_step_flops": step_flops,
                     "decode_flops": counter.get_total_flops(),
                     "dtype": generator.describe()["dtype"],
+                    "method": COUNTED,
                 }
             )
+    return rows
+
+
+def _meta_counted(build, run) -> int:
+    """FLOPs of `run(module)` for the module `build()` makes on the meta device."""
+    import torch
+
+    with torch.device("meta"):
+        module = build()
+    with flop_counter() as counter, torch.no_grad():
+        run(module)
+    return counter.get_total_flops()
+
+
+def count_opensora_flops(
+    model: str, options: dict, shapes: list[tuple[str, int]], sizes: dict[str, tuple[int, int]]
+) -> list[dict[str, Any]]:
+    """FLOPs of an Open-Sora v1.1 model without its package (see the module docstring).
+
+    Encode: T5-XXL over `text_tokens` (Open-Sora pads every prompt to that length; the
+    unconditional caption is a learned embedding, no second pass). Denoise: one STDiT2 call on
+    the guidance batch of 2, its cross-attention over `text_tokens` tokens (an upper bound:
+    Open-Sora attends to the prompt's real tokens only). Decode: the SD VAE per frame, the
+    latent being the video's size floored to multiples of 8, as Open-Sora's VAE does."""
+    import torch
+    from diffusers import AutoencoderKL
+    from transformers import T5Config, T5EncoderModel
+
+    from vidcarbon.backends.opensora_options import parse_options
+    from vidcarbon.dit_flops import STDIT2_XL_2
+
+    opts = parse_options(options, key=f"models.{model}.options")
+    if opts.version != "1.1":
+        raise BackendUnavailable(
+            f"no FLOP formula for Open-Sora {opts.version} (STDiT3 and its 3D VAE); its FLOPs "
+            "are not counted"
+        )
+    # Latte-1 ships the same two parts as Open-Sora 1.1: google/t5-v1_1-xxl and the SD VAE
+    # of stabilityai/sd-vae-ft-ema (src/vidcarbon/data/video_architectures.yaml)
+    shipped = resources.files("vidcarbon.data").joinpath("video_architectures.yaml").read_text()
+    parts = yaml.safe_load(shipped)["maxin-cn/Latte-1"]["components"]
+    tokens = opts.text_tokens
+    encode = _meta_counted(
+        lambda: T5EncoderModel(T5Config(**parts["text_encoder"]["config"])),
+        lambda t5: t5(input_ids=torch.zeros(1, tokens, dtype=torch.long, device="meta")),
+    )
+    vae_config = parts["vae"]["config"]
+    rows = []
+    for resolution, frames in shapes:
+        height, width = sizes.get(resolution) or RESOLUTIONS[resolution]
+        latent = (height // 8, width // 8)
+        per_frame = _meta_counted(
+            lambda: AutoencoderKL(**vae_config),
+            lambda vae, latent=latent: vae.decode(torch.zeros(1, 4, *latent, device="meta")),
+        )
+        rows.append(
+            {
+                "model": model,
+                "resolution": resolution,
+                "frames": frames,
+                "encode_flops": encode,
+                "denoise_step_flops": STDIT2_XL_2.step_flops(frames, *latent, tokens, batch=2),
+                "decode_flops": per_frame * frames,
+                "dtype": "bfloat16" if opts.dtype == "auto" else opts.dtype,  # auto: bf16 on cuda
+                "method": OPENSORA_V1_1,
+            }
+        )
     return rows
 
 
@@ -97,14 +179,17 @@ def count_models_flops(
     sizes: dict[str, dict[str, tuple[int, int]]],
     device: str,
 ) -> list[dict[str, Any]]:
-    """`count_phase_flops` for every model; a model whose backend cannot be imported in this
-    job's environment (Open-Sora lives in its own conda env) is left out, with a warning."""
+    """FLOPs of every model: `count_phase_flops`, or `count_opensora_flops` for Open-Sora. A
+    model that cannot be counted here is left out, with a warning."""
     rows = []
     for model, spec in models.items():
         try:
-            rows += count_phase_flops(
-                model, spec["backend"], spec["options"], prompt, shapes, sizes[model], device
-            )
+            if spec["backend"] == "opensora":
+                rows += count_opensora_flops(model, spec.get("options", {}), shapes, sizes[model])
+            else:
+                rows += count_phase_flops(
+                    model, spec["backend"], spec["options"], prompt, shapes, sizes[model], device
+                )
         except BackendUnavailable as exc:
             log.warning("FLOPs of model %s not counted: %s", model, exc)
     return rows

@@ -213,7 +213,8 @@ FLOPS = pa.schema(
         column("encode_flops", pa.int64(), "FLOPs of encoding one prompt (CFG twin included)"),
         column("denoise_step_flops", pa.int64(), "FLOPs of one denoising step (CFG batch)"),
         column("decode_flops", pa.int64(), "FLOPs of decoding the whole video"),
-        column("dtype", pa.string(), "dtype of the probe run"),
+        column("dtype", pa.string(), "dtype of the probe run (or of the model's config)"),
+        column("method", pa.string(), "how the FLOPs were obtained: counted, or by formula"),
     ]
 )
 
@@ -231,6 +232,7 @@ EFFICIENCY = pa.schema(
         column("duration_s", pa.float64(), "wall time of the phase, seconds"),
         column("j_per_tflop", pa.float64(), "energy per 10^12 FLOPs, joules"),
         column("achieved_tflops", pa.float64(), "FLOPs / duration, in 10^12 FLOP/s"),
+        column("flops_method", pa.string(), "how the FLOPs were obtained (flops.method)"),
         column(
             "utilisation",
             pa.float64(),
@@ -246,14 +248,28 @@ FINDINGS = pa.schema(
         ),
         column("model", pa.string(), "model the finding is about", False),
         column("name", pa.string(), "what was fitted or claimed", False),
-        column("value", pa.float64(), "measured figure (exponent, share, ratio or R²)"),
-        column("ci_low", pa.float64(), "lower end of the 95 % confidence interval"),
-        column("ci_high", pa.float64(), "upper end of the 95 % confidence interval"),
-        column("r2", pa.float64(), "coefficient of determination of the fit"),
-        column("n", pa.int64(), "cells (or shapes) the figure rests on"),
-        column("paper_value", pa.string(), "the paper's figure"),
-        column("verdict", pa.string(), "holds | does not hold | not measured"),
-        column("detail", pa.string(), "how the verdict was reached"),
+        column("value", pa.float64(), "measured figure (in `unit`)"),
+        column("ci_low", pa.float64(), "lower end of the figure's 95 % interval"),
+        column("ci_high", pa.float64(), "upper end of the figure's 95 % interval"),
+        column("interval", pa.string(), "what the interval is (e.g. 95 % CI of the mean)"),
+        column("unit", pa.string(), "exponent | ratio | fraction (0.973 = 97.3 %)"),
+        column("r2", pa.float64(), "coefficient of determination of the law"),
+        column("n", pa.int64(), "cells (and text requests) the figure rests on"),
+        column("phase", pa.string(), "fit: encode | denoise | decode | video"),
+        column("quantity", pa.string(), "fit: energy_j | duration_s"),
+        column("variable", pa.string(), "fit: steps | pixels | frames"),
+        column("paper", pa.string(), "claim: where the paper says it, and its words"),
+        column("paper_value", pa.string(), "claim: the paper's figure"),
+        column("band_low", pa.float64(), "claim: lowest value the claim allows (in `unit`)"),
+        column("band_high", pa.float64(), "claim: highest value the claim allows (in `unit`)"),
+        column("band_source", pa.string(), "claim: where the band comes from"),
+        column(
+            "verdict",
+            pa.string(),
+            "claim: holds (interval inside the band) | does not hold (wholly outside) "
+            "| inconclusive (straddles, or no interval) | not measured",
+        ),
+        column("detail", pa.string(), "which cells, and how the figure was reached"),
     ]
 )
 
@@ -440,12 +456,32 @@ CREDITS = pa.schema(
             "energy per video predicted by the fitted laws, joules",
         ),
         column(
+            "predicted_energy_low_j",
+            pa.float64(),
+            "lower end of the energy's 95 % prediction interval, joules",
+        ),
+        column(
+            "predicted_energy_high_j",
+            pa.float64(),
+            "upper end of the energy's 95 % prediction interval, joules",
+        ),
+        column(
             "predicted_duration_s",
             pa.float64(),
             "generation time predicted by the fitted laws, seconds",
         ),
         column("prediction_error", pa.float64(), "predicted / measured energy - 1"),
         column("predicted_carbon_g", pa.float64(), "predicted carbon per video, g CO2e"),
+        column(
+            "predicted_carbon_low_g",
+            pa.float64(),
+            "lower end of the carbon's 95 % prediction interval, g CO2e",
+        ),
+        column(
+            "predicted_carbon_high_g",
+            pa.float64(),
+            "upper end of the carbon's 95 % prediction interval, g CO2e",
+        ),
         column("carbon_ratio", pa.float64(), "predicted carbon / the reference's"),
         column("credits", pa.float64(), "reference credits x carbon_ratio"),
         column("low_intensity_hours", pa.string(), "hours of day with the lowest mean intensity"),
@@ -460,19 +496,19 @@ CREDITS = pa.schema(
     ]
 )
 
-# The laws behind the credits: one row per coefficient, with 95 % CI, R² and points.
+# The laws behind the credits (vidcarbon.laws): one row per coefficient, with 95 % CI, R², n.
 CREDIT_FITS = pa.schema(
     [
         column("model", pa.string(), "model name, as configured under `models:`", False),
         column("quantity", pa.string(), "energy_j | generation_duration_s", False),
-        column("variable", pa.string(), "steps | pixels | frames", False),
-        column("law", pa.string(), "linear | power", False),
-        column("coefficient", pa.string(), "intercept, slope or exponent"),
+        column("variable", pa.string(), "intercept | steps | pixels | frames", False),
+        column("law", pa.string(), "the law's form", False),
+        column("coefficient", pa.string(), "log c (the intercept) | exponent"),
         column("value", pa.float64(), "fitted coefficient"),
         column("ci95_low", pa.float64(), "lower end of the 95 % confidence interval"),
         column("ci95_high", pa.float64(), "upper end of the 95 % confidence interval"),
-        column("r2", pa.float64(), "coefficient of determination"),
-        column("n", pa.int32(), "points fitted"),
+        column("r2", pa.float64(), "coefficient of determination of the law"),
+        column("n", pa.int32(), "cells fitted"),
         column("x_min", pa.float64(), "smallest value of the variable fitted on"),
         column("x_max", pa.float64(), "largest value of the variable fitted on"),
         column("note", pa.string(), "why a value is missing, or how it was obtained"),

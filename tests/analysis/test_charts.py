@@ -58,37 +58,58 @@ def test_phase_shares_add_up_and_denoising_grows_with_steps(tmp_path):
     assert '"bar"' in text and "denoising share" in text
 
 
-def test_resolution_fit_recovers_the_exponent_and_normalises(tmp_path):
-    runs = runs_table(frames=(16,), steps=(8,))
-    runs["energy_j"] = 3e-4 * (runs.height * runs.width) ** 1.5
-    table, fit = scaling.resolution_scaling(runs, reference="240p")
-    assert fit["pixels"].value == pytest.approx(1.5, abs=1e-6)
-    assert table.set_index("resolution").relative["240p"] == pytest.approx(1.0)
-    _, text = saved(scaling.resolution_chart(runs), tmp_path)
-    assert "pixels^1.50" in text
+def law_tables(pixels_exp=1.5, resolutions=("144p", "240p", "360p"), status="ok"):
+    """runs and carbon rows (scenario gas) of energy = k x steps x pixels^pixels_exp x frames."""
+    runs = runs_table(resolutions=resolutions, frames=(8, 16, 32), steps=(4, 8, 16))
+    runs["energy_j"] = 1e-7 * runs.steps * (runs.height * runs.width) ** pixels_exp * runs.frames
+    runs = runs.assign(
+        model="m",
+        fps=8,
+        status=status,
+        prompt_id="p",
+        generation_duration_s=runs.energy_j / 300,
+    )
+    carbon = runs.assign(
+        scenario="gas",
+        intensity_g_per_kwh=490.0,
+        pue=1.2,
+        lifetime_years=5.0,
+        utilisation=1.0,
+        unit_embodied_g=26_000.0,
+        embodied_share=1.0,
+        total_g=runs.energy_j * 1.2 * 490 / 3.6e6  # Eq. 1: operational + embodied
+        + runs.generation_duration_s * 26_000.0 / (5 * 365 * 24 * 3600),
+    )
+    return runs, carbon
 
 
-def test_duration_fit_is_linear(tmp_path):
-    runs = runs_table(resolutions=("144p",), frames=(8, 16, 32), steps=(8,))
-    runs["energy_j"] = 5.0 + 2.0 * runs.video_duration_s
-    _, fit = scaling.duration_scaling(runs)
-    assert fit["video_duration_s"].value == pytest.approx(2.0)
-    _, text = saved(scaling.duration_chart(runs), tmp_path)
-    assert "2 J per second of video" in text
-    carbon = runs.assign(total_g=runs.energy_j * 1e-4)
-    _, text = saved(scaling.duration_chart(carbon, "total_g", " (gas)"), tmp_path, "carbon")
-    assert "Carbon per video against duration (gas): 0.0002 g CO2e per second" in text
+def test_resolution_chart_draws_the_law_through_the_cells_it_names(tmp_path):
+    runs, carbon = law_tables(pixels_exp=1.5)
+    spec, text = saved(scaling.resolution_chart(runs, carbon, "gas", "240p"), tmp_path)
+    assert "energy ~ pixels^1.50 (95 % CI 1.50 .. 1.50)" in text
+    assert "cells shown: 16 steps, 16 frames (2 s at 8 fps)" in text
+    dots = next(d for d in spec["datasets"].values() if d and "relative" in d[0])
+    relative = {d["resolution"]: d["relative"] for d in dots}
+    assert relative["240p"] == pytest.approx(1.0, rel=1e-3)  # normalised to 240p
+    assert relative["360p"] == pytest.approx((360 * 640 / (240 * 426)) ** 1.5, rel=1e-3)
+    assert {d["steps"] for d in dots} == {16} and {d["frames"] for d in dots} == {16}
+
+
+def test_duration_chart_draws_the_law_through_the_cells_it_names(tmp_path):
+    runs, carbon = law_tables(resolutions=("144p", "240p"))
+    _, text = saved(scaling.duration_chart(runs, carbon, "gas", "240p"), tmp_path)
+    assert "energy ~ frames^1.00" in text and "cells shown: 16 steps, 240p (240x426)" in text
+    assert "video duration (s)" in text and "carbon per video (g CO2e)" in text
 
 
 def test_charts_say_no_data_or_skip_the_fit_instead_of_failing(tmp_path):
-    one_resolution = runs_table(resolutions=("240p",))
-    _, text = saved(scaling.resolution_chart(one_resolution), tmp_path, "one")
-    assert "too few resolutions to fit" in text
-    failed = runs_table().assign(status="oom")
+    _, text = saved(scaling.resolution_chart(*law_tables(resolutions=("240p",)), "gas"), tmp_path)
+    assert "one resolution measured: no law of pixels" in text
+    runs, carbon = law_tables(status="oom")
     for chart in (
-        phases.phase_share_chart(failed),
-        scaling.resolution_chart(failed),
-        scaling.duration_chart(failed),
+        phases.phase_share_chart(runs),
+        scaling.resolution_chart(runs, carbon, "gas"),
+        scaling.duration_chart(runs, carbon, "gas"),
         power.trace_chart(pd.DataFrame(columns=["t_s", "component", "power_w", "phase"]), "t"),
     ):
         _, text = saved(chart, tmp_path, "empty")
@@ -96,7 +117,7 @@ def test_charts_say_no_data_or_skip_the_fit_instead_of_failing(tmp_path):
 
 
 def test_power_statistics_of_a_known_trace(tmp_path):
-    t = np.arange(0, 2.0, 0.1)
+    t = np.arange(0, 3.0, 0.1)
     watts = np.where(t < 1.0, 100.0, 300.0)  # a 200 W step between two samples 0.1 s apart
     trace = pd.DataFrame(
         {
@@ -106,13 +127,21 @@ def test_power_statistics_of_a_known_trace(tmp_path):
             "phase": np.where(t < 1.0, "encode", "denoise"),
         }
     )
-    stats = power.phase_statistics(trace, {"gpu": 60.0}).set_index("phase")
+    stats = power.phase_statistics(trace, {"gpu": 60.0}, {"gpu": "counter"}).set_index("phase")
     assert stats.loc["encode", "mean_power_w"] == pytest.approx(100.0)
     assert stats.loc["denoise", "peak_power_w"] == pytest.approx(300.0)
-    assert stats.loc["denoise", "max_ramp_w_per_s"] == pytest.approx(2000.0)
+    # on the 1 s mean the step is a 200 W rise over 1 s, not 2,000 W/s between two samples
+    assert stats.loc["denoise", "max_ramp_w_per_s"] == pytest.approx(200.0)
     assert stats.loc["denoise", "idle_to_peak_w"] == pytest.approx(240.0)
-    _, text = saved(power.trace_chart(trace, "known trace"), tmp_path)
-    assert '"rect"' in text and '"line"' in text
+    # an estimated component's power is not a reading: no ramp
+    estimated = power.phase_statistics(trace, {}, {"gpu": "estimated"})
+    assert estimated.max_ramp_w_per_s.isna().all()
+    spec, text = saved(power.trace_chart(trace, "known trace", {"gpu": "estimated"}), tmp_path)
+    assert '"rect"' in text and '"line"' in text and "gpu (estimated)" in text
+    # phases and components each keep their own legend
+    assert spec["resolve"]["scale"]["color"] == "independent"
+    _, text = saved(power.statistics_chart(estimated, "stats"), tmp_path, "stats")
+    assert "n/a: estimated" in text and "max ramp of the 1 s mean (W/s)" in text
 
 
 def carbon_table():
@@ -155,19 +184,6 @@ def test_source_chart_stacks_and_labels_the_embodied_share(tmp_path):
     assert "no data" in json.dumps(sources.source_chart(empty).to_dict())
 
 
-def test_embodied_claims_from_the_carbon_table():
-    from vidcarbon.analysis.findings import carbon_claims
-
-    claims = {c.name: c for c in carbon_claims(carbon_table())}
-    wind = claims["embodied << operational under wind: operational / embodied"]
-    assert wind.verdict == "holds" and wind.value > 1
-    no_gas = carbon_table().query("scenario != 'gas'")
-    gas = {c.name: c for c in carbon_claims(no_gas)}[
-        "embodied << operational under gas: operational / embodied"
-    ]
-    assert gas.verdict == "not measured"
-
-
 def test_credit_and_time_charts(tmp_path):
     from vidcarbon.analysis import carbon_time
 
@@ -180,6 +196,8 @@ def test_credit_and_time_charts(tmp_path):
                 "steps": s,
                 "reference": "240p f16 s16",
                 "credits": c,
+                "carbon_ratio": c / 10,
+                "intensity_g_per_kwh": 300.0,
                 "low_intensity_credits": 0.8 * c,
             }
             for r, s, c in (("144p", 8, 1.0), ("240p", 8, 5.0), ("240p", 16, 10.0))
@@ -269,14 +287,15 @@ def comparison_table():
                     "reference_energy_at_paper_tokens_j": 0.8,  # 4x the 50-token answers
                     "request_ratio_at_paper_tokens": per_request / 0.8,
                     "unit_ratio_at_paper_tokens": per_unit / (0.8 / 208),
+                    "intensity_g_per_kwh": intensity,
+                    "pue": 1.2,
                 }
             )
     return pd.DataFrame(rows)
 
 
-def test_video_vs_text_chart_and_claims(tmp_path):
+def test_video_vs_text_chart(tmp_path):
     from vidcarbon.analysis.comparison import request_and_unit_chart
-    from vidcarbon.analysis.findings import comparison_claims
 
     spec, text = saved(request_and_unit_chart(comparison_table(), "paper-100g"), tmp_path)
     points = {d["label"]: d for d in next(iter(spec["datasets"].values()))}
@@ -286,13 +305,8 @@ def test_video_vs_text_chart_and_claims(tmp_path):
     reference = points["text: llm all (50 tokens)"]
     assert at_208["carbon_per_request_g"] == pytest.approx(4 * reference["carbon_per_request_g"])
     assert "video: vid 240p_f16_s8" in points  # video labels carry no token count
-    assert '"type": "log"' in text
+    assert '"type": "log"' in text and "operational carbon at 100 g/kWh, PUE 1.2" in text
     assert "no data" in json.dumps(request_and_unit_chart(None, "paper-100g").to_dict())
-    claims = {c.name.split(":")[0]: c for c in comparison_claims(comparison_table())}
-    assert claims["video >> text per request"].value == 300.0  # the most steps at 240p, 2 s
-    assert claims["video >> text per unit"].verdict == "holds"
-    text_only = comparison_table().query("modality == 'text'")
-    assert {c.verdict for c in comparison_claims(text_only)} == {"not measured"}
 
 
 def test_steps_chart_never_plots_placeholder_weights(tmp_path):
@@ -310,14 +324,27 @@ def test_steps_chart_never_plots_placeholder_weights(tmp_path):
                 "metric": m,
                 "value": v,
                 "pretrained": p,
+                "unit": u,
                 "status": "ok",
             }
             for s in (4, 8)
-            for m, v, p in (("sharpness", 10.0 * s, None), ("imaging_quality", 0.5, False))
+            for m, u, v, p in (
+                ("sharpness", "grey_level2", 10.0 * s, None),
+                ("noise", "grey_level", 3.0, None),
+                ("imaging_quality", "score", 0.5, False),
+            )
         ]
     )
-    spec, text = saved(steps_chart(carbon, quality, "gas", "240p"), tmp_path)
+    spec, text = saved(steps_chart(carbon, quality, "gas", "240p", ("m",)), tmp_path)
     assert "sharpness" in text and "imaging_quality" not in text
+    panels = {d["panel"] for d in spec["datasets"].values() for d in d if "panel" in d}
+    assert panels == {
+        "sharpness (grey_level2)|higher is sharper (noise raises it too)",
+        "noise (grey_level)|lower is better",
+    }
+    assert "random-weight models (m): their quality scores carry no quality meaning" in text
+    _, pretrained = saved(steps_chart(carbon, quality, "gas", "240p", ()), tmp_path, "p")
+    assert "random-weight" not in pretrained
     assert "no data" in json.dumps(steps_chart(carbon, quality, "peat", "240p").to_dict())
 
 

@@ -5,7 +5,7 @@ from tests.analysis.test_charts import runs_table
 from vidcarbon.analysis.estimate import estimate
 from vidcarbon.cli import main
 from vidcarbon.errors import ConfigError
-from vidcarbon.tables import provenance, write_table
+from vidcarbon.tables import RUNS, provenance, write_table
 
 
 def measured_runs():
@@ -13,19 +13,30 @@ def measured_runs():
     rng = np.random.default_rng(1)
     noise = rng.lognormal(0, 0.03, len(runs))
     runs["model"] = "m"
+    runs["fps"] = 8
     runs["energy_j"] = 2e-6 * runs.steps * (runs.height * runs.width) ** 1.2 * runs.frames * noise
     runs["generation_duration_s"] = runs.energy_j / 300.0  # a 300 W device
     return runs
+
+
+def write_runs(runs, path):
+    rows = []
+    for i, r in enumerate(runs.to_dict("records")):
+        row = {name: None for name in RUNS.names}
+        row.update({k: v for k, v in r.items() if k in RUNS.names})
+        row.update(run_id=f"r{i}", cell_id=f"c{i}", prompt_id="p0123456789", seed=0)
+        rows.append(row)
+    write_table("runs", rows, path, provenance("h", [], []))
+    return path
 
 
 def test_estimate_matches_a_measured_cell_it_was_fitted_on():
     runs = measured_runs()
     cell = runs[(runs.resolution == "240p") & (runs.frames == 16) & (runs.steps == 8)]
     e = estimate(runs, "m", "240p", 2.0, 8, "gas")
-    low, mid, high = e.energy_j
-    assert low < cell.energy_j.iloc[0] < high
-    assert mid == pytest.approx(cell.energy_j.iloc[0], rel=0.08)
-    assert e.operational_g[1] == pytest.approx(mid / 3.6e6 * 1.2 * 490)
+    assert e.energy_j.low < cell.energy_j.iloc[0] < e.energy_j.high
+    assert e.energy_j.value == pytest.approx(cell.energy_j.iloc[0], rel=0.08)
+    assert e.operational_g.value == pytest.approx(e.energy_j.value / 3.6e6 * 1.2 * 490)
     assert e.extrapolated == {} and e.r2 > 0.99
 
 
@@ -33,8 +44,24 @@ def test_estimate_says_when_it_extrapolates():
     e = estimate(measured_runs(), "m", "720p", 8.0, 100, "wind", embodied_g=26_000.0)
     assert set(e.extrapolated) == {"steps", "pixels", "frames"}
     assert e.extrapolated["steps"] == (100, 4.0, 16.0)
-    low, mid, high = e.embodied_g
-    assert low < mid < high
+    assert e.embodied_g.low < e.embodied_g.value < e.embodied_g.high
+    assert e.size_source == "Open-Sora's; not measured" and (e.height, e.width) == (720, 1280)
+
+
+def test_estimate_takes_the_models_fps_and_pixel_sizes_from_its_runs():
+    # a Wan-like model: 16 fps, and its 480p is 480x832 (multiples of 16), not Open-Sora's 854
+    runs = measured_runs()
+    runs = runs.assign(
+        model="wan",
+        fps=16,
+        resolution=runs.resolution.map({"144p": "144p", "240p": "240p", "360p": "480p"}),
+        width=runs.width.where(runs.resolution != "360p", 832),
+        height=runs.height.where(runs.resolution != "360p", 480),
+    )
+    e = estimate(runs, "wan", "480p", 5.0, 8, "gas")
+    assert (e.fps, e.frames) == (16, 80)  # not 40 frames at a default 8 fps
+    assert (e.height, e.width, e.size_source) == (480, 832, "as measured")
+    assert estimate(runs, "wan", "480p", 5.0, 8, "gas", fps=8).frames == 40  # --fps overrides
 
 
 def test_estimate_refuses_what_it_cannot_fit():
@@ -50,33 +77,44 @@ def test_estimate_refuses_what_it_cannot_fit():
         estimate(runs, "m", "240p", 2.0, 8, "peat")
 
 
-def test_estimate_command(tmp_path, capsys):
-    from vidcarbon.tables import RUNS
+ARGS = ["--model", "m", "--resolution", "240p", "--duration", "2", "--steps", "8"]
 
-    runs = measured_runs()
-    rows = []
-    for i, r in enumerate(runs.to_dict("records")):
-        row = {name: None for name in RUNS.names}
-        row.update({k: v for k, v in r.items() if k in RUNS.names})
-        row.update(run_id=f"r{i}", cell_id=f"c{i}", prompt_id="p0123456789", seed=0)
-        rows.append(row)
-    path = tmp_path / "runs.parquet"
-    write_table("runs", rows, path, provenance("h", [], []))
-    args = [
-        "estimate",
-        "--runs",
-        str(path),
-        "--model",
-        "m",
-        "--resolution",
-        "720p",
-        "--duration",
-        "8",
-        "--steps",
-        "100",
-        "--intensity",
-        "gas",
-    ]
-    assert main(args) == 0
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--steps", "0"], "--steps 0 is not allowed; allowed: a whole number >= 1"),
+        (["--steps", "-5"], "--steps -5 is not allowed; allowed: a whole number >= 1"),
+        (["--duration", "0"], "--duration 0 is not allowed; allowed: seconds of video > 0"),
+        (["--duration", "-3"], "--duration -3 is not allowed; allowed: seconds of video > 0"),
+        (["--duration", "0.01"], "--duration 0.01 is 0.08 frames at 8 fps; allowed: > 0.0625 s"),
+        (["--fps", "0"], "--fps 0 is not allowed; allowed: a whole number >= 1"),
+        (["--pue", "0.5"], "--pue 0.5 is not allowed; allowed: >= 1"),
+        (["--pue", "nan"], "--pue nan is not allowed; allowed: >= 1"),
+        (["--runs", "/missing.parquet"], "--runs /missing.parquet: no such file; run the"),
+    ],
+)
+def test_estimate_command_refuses_impossible_input(tmp_path, capsys, flags, message):
+    path = write_runs(measured_runs(), tmp_path / "runs.parquet")
+    with pytest.raises(SystemExit) as exit_:
+        main(["estimate", "--runs", str(path), *ARGS, *flags])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "nan" not in err.replace("--pue nan", "")
+
+
+def test_estimate_command_names_an_unreadable_runs_file(tmp_path, capsys):
+    bad = tmp_path / "runs.parquet"
+    bad.write_text("not parquet")
+    with pytest.raises(SystemExit):
+        main(["estimate", "--runs", str(bad), *ARGS])
+    assert f"--runs {bad}: not a readable vidcarbon runs table" in capsys.readouterr().err
+
+
+def test_estimate_command(tmp_path, capsys):
+    path = write_runs(measured_runs(), tmp_path / "runs.parquet")
+    args = ["--model", "m", "--resolution", "720p", "--duration", "8", "--steps", "100"]
+    assert main(["estimate", "--runs", str(path), *args, "--intensity", "gas"]) == 0
     out = capsys.readouterr().out
     assert "EXTRAPOLATES: steps = 100" in out and "at gas (490 g/kWh)" in out
+    assert "720p (720x1280 pixels, Open-Sora's; not measured), 8 s at 8 fps = 64 frames" in out

@@ -1,64 +1,293 @@
+"""Each claim is checked two-sided against a band; boundaries and known counterexamples."""
+
+import math
+
+import numpy as np
 import pandas as pd
 import pytest
 
-from tests.analysis.test_charts import runs_table
-from vidcarbon.analysis.findings import findings_rows, summary_markdown
+from tests.analysis.test_charts import RES, runs_table
+from vidcarbon.analysis.findings import (
+    DENOISE_SHARE,
+    DURATION,
+    ENCODE_PER_STEP,
+    GAS,
+    PER_REQUEST,
+    PER_UNIT,
+    RATIO_720P,
+    RESOLUTION,
+    STEPS,
+    WIND,
+    carbon_claims,
+    comparison_claims,
+    findings_rows,
+    judge,
+    markdown_to_html,
+    stated,
+    summary_markdown,
+)
+from vidcarbon.laws import fit_models
+
+RES = {**RES, "480p": (480, 854), "720p": (720, 1280)}
+P240, P720 = 240 * 426, 720 * 1280
 
 
 def by_name(rows, model="m"):
     return {r["name"]: r for r in rows if r["model"] == model}
 
 
-def paper_like_runs():
-    """Energy = encode + steps x (pixels x frames) x k + decode, with the paper's 240p, 2 s,
-    40-step cell present; encoding costs 0.6 of one step at 240p, 2 s."""
-    runs = runs_table(resolutions=("144p", "240p", "360p"), frames=(8, 16), steps=(10, 20, 40))
-    runs["model"] = "m"
-    step_240_2s = 1e-6 * 240 * 426 * 16
-    runs["denoise_energy_j"] = 1e-6 * runs.height * runs.width * runs.frames * runs.steps
-    runs["encode_energy_j"] = 0.6 * step_240_2s
-    runs["decode_energy_j"] = 0.01 * runs.denoise_energy_j / runs.steps
-    runs["energy_j"] = runs.encode_energy_j + runs.denoise_energy_j + runs.decode_energy_j
+def law_runs(steps_exp=1.0, pixels_exp=1.0, frames_exp=1.0, steps=(10, 20, 40), noise=0.0):
+    """Energy per video = k x steps^a x pixels^b x frames^f over 144p-720p x 8/16 frames."""
+    rows = []
+    rng = np.random.default_rng(3)
+    for r, (h, w) in RES.items():
+        for f in (16, 32):
+            for s in steps:
+                for prompt in ("p1", "p2"):
+                    e = 1e-6 * s**steps_exp * (h * w) ** pixels_exp * f**frames_exp
+                    e *= math.exp(noise * rng.normal())
+                    rows.append(
+                        {
+                            "model": "m",
+                            "prompt_id": prompt,
+                            "resolution": r,
+                            "height": h,
+                            "width": w,
+                            "frames": f,
+                            "fps": 8,
+                            "steps": s,
+                            "video_duration_s": f / 8,
+                            "status": "ok",
+                            "device": "cuda",
+                            "encode_energy_j": 0.01 * e,
+                            "denoise_energy_j": 0.98 * e,
+                            "decode_energy_j": 0.01 * e,
+                            "energy_j": e,
+                            "encode_duration_s": 0.01 * e / 300,
+                            "denoise_duration_s": 0.98 * e / 300,
+                            "decode_duration_s": 0.01 * e / 300,
+                            "generation_duration_s": e / 300,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def claim(rows, c, model="m"):
+    return by_name(rows, model)[c.name]
+
+
+def test_bands_are_the_numbers_that_round_to_the_papers_figure():
+    assert (stated(5.4, 2).low, stated(5.4, 2).high) == pytest.approx((5.35, 5.45))
+    assert (stated(6, 1).low, stated(6, 1).high) == pytest.approx((5.5, 6.5))
+    assert (stated(78, 2).low, stated(78, 2).high) == pytest.approx((77.5, 78.5))
+    # 10 at one significant figure: 9.4 rounds to 9, 14.9 to 10, 15 to 20
+    assert (stated(10, 1).low, stated(10, 1).high) == pytest.approx((9.5, 15))
+    share = stated(97.3, 3, 0.01, " %")
+    assert (share.low, share.high) == pytest.approx((0.9725, 0.9735))
+    assert "97.3 % at its precision (3 significant figures)" in share.source
+    assert (GAS.band.low, GAS.band.high) == pytest.approx((0.0035, 0.0045))
+    assert (ENCODE_PER_STEP.band.low, ENCODE_PER_STEP.band.high) == pytest.approx((0.55, 0.65))
+
+
+@pytest.mark.parametrize(
+    "c", [WIND, GAS, PER_REQUEST, PER_UNIT, DENOISE_SHARE, ENCODE_PER_STEP, STEPS, RATIO_720P]
+)
+def test_verdicts_at_the_edges_of_every_band(c):
+    low, high = c.band.low, c.band.high
+    eps = 1e-9 * (high - low)
+    assert judge(low, high, c.band) == "holds"  # the band itself: edges included
+    assert judge(low + eps, high - eps, c.band) == "holds"  # just inside
+    assert judge(high + eps, high + 2 * eps, c.band) == "does not hold"  # just above
+    assert judge(low - 2 * eps, low - eps, c.band) == "does not hold"  # just below
+    assert judge(low - eps, low + eps, c.band) == "inconclusive"  # straddles an edge
+    assert judge(low - eps, high + eps, c.band) == "inconclusive"  # wider than the band
+    assert judge(None, None, c.band) == "inconclusive"  # no interval, no verdict
+
+
+def test_exponent_claims_hold_just_inside_and_fail_just_outside():
+    inside = by_name(findings_rows(law_runs(steps_exp=1.099, frames_exp=0.901)))
+    assert inside[STEPS.name]["value"] == pytest.approx(1.099)
+    assert inside[STEPS.name]["verdict"] == "holds"
+    assert inside[DURATION.name]["verdict"] == "holds"
+    outside = by_name(findings_rows(law_runs(steps_exp=1.101, frames_exp=0.899)))
+    assert outside[STEPS.name]["verdict"] == "does not hold"
+    assert outside[DURATION.name]["verdict"] == "does not hold"
+    # noise widens the interval across the edge: no verdict either way
+    noisy = by_name(findings_rows(law_runs(steps_exp=1.1, noise=0.2)))
+    row = noisy[STEPS.name]
+    assert row["ci_low"] < 1.1 < row["ci_high"] and row["verdict"] == "inconclusive"
+
+
+def test_energy_growing_as_the_square_root_of_steps_is_not_linear():
+    # six steps values: a line fits sqrt(steps) with R² 0.95, which the old check called linear
+    rows = by_name(findings_rows(law_runs(steps_exp=0.5, steps=(10, 20, 40, 60, 80, 100))))
+    assert rows[STEPS.name]["value"] == pytest.approx(0.5)
+    assert rows[STEPS.name]["verdict"] == "does not hold"
+
+
+def test_a_pixel_exponent_of_1_5_is_neither_near_quadratic_nor_10x():
+    rows = by_name(findings_rows(law_runs(pixels_exp=1.5)))
+    assert rows[RESOLUTION.name]["verdict"] == "does not hold"
+    ratio = rows[RATIO_720P.name]
+    assert ratio["value"] == pytest.approx((P720 / P240) ** 1.5)  # about 27x
+    assert ratio["verdict"] == "does not hold"
+
+
+def test_the_papers_own_figures_hold():
+    # 720p = 10x 240p means an exponent of log 10 / log(9.01) = 1.047 in pixels
+    exponent = math.log(10) / math.log(P720 / P240)
+    rows = by_name(findings_rows(law_runs(pixels_exp=exponent)))
+    assert rows[RATIO_720P.name]["value"] == pytest.approx(10.0)
+    assert rows[RATIO_720P.name]["verdict"] == "holds"
+    assert rows[RESOLUTION.name]["verdict"] == "holds"
+    assert rows[STEPS.name]["verdict"] == "holds"
+    # a quadratic law (exponent 1) gives 9.0x: near-quadratic, but below the paper's 10x
+    quadratic = by_name(findings_rows(law_runs(pixels_exp=1.0)))
+    assert quadratic[RESOLUTION.name]["verdict"] == "holds"
+    assert quadratic[RATIO_720P.name]["verdict"] == "does not hold"
+
+
+def test_the_720p_ratio_is_not_measured_without_720p():
+    runs = law_runs()
+    rows = by_name(findings_rows(runs[runs.resolution != "720p"]))
+    assert rows[RATIO_720P.name]["verdict"] == "not measured"
+    assert "no 720p cell; the law would extrapolate 9.01x" in rows[RATIO_720P.name]["detail"]
+
+
+def share_runs(shares, steps=40):
+    """One cell at 240p, 2 s, `steps` steps per value of `shares` (its denoising share)."""
+    runs = law_runs(steps=(steps,))
+    cell = runs[(runs.resolution == "240p") & (runs.frames == 16)].iloc[[0]]
+    runs = pd.concat([cell.assign(prompt_id=f"p{i}") for i in range(len(shares))])
+    runs["denoise_energy_j"] = runs.energy_j * np.array(shares)
+    runs["encode_energy_j"] = runs.energy_j - runs.denoise_energy_j
+    runs["decode_energy_j"] = 0.0
     return runs
 
 
-def test_fits_recover_the_exponents_of_the_denoising_law():
-    rows = by_name(findings_rows(paper_like_runs()))
-    for variable in ("steps", "pixels", "frames"):
-        fit = rows[f"denoise_energy_j exponent of {variable}"]
-        assert fit["value"] == pytest.approx(1.0, abs=1e-6) and fit["r2"] == pytest.approx(1.0)
+def test_the_denoising_share_is_checked_against_97_3_percent_two_sided():
+    rows = by_name(findings_rows(share_runs([0.97295, 0.97305, 0.97298, 0.97302])))
+    assert rows[DENOISE_SHARE.name]["verdict"] == "holds"
+    # 97.0 % passed the old "> 97 %" check; 100 % is not 97.3 % either
+    for shares in ([0.96995, 0.97005, 0.96998, 0.97002], [0.9999, 1.0, 0.9999, 1.0]):
+        rows = by_name(findings_rows(share_runs(shares)))
+        assert rows[DENOISE_SHARE.name]["verdict"] == "does not hold", shares
+    # two prompts 0.2 points apart: the interval of their mean spans the band's edges
+    rows = by_name(findings_rows(share_runs([0.9720, 0.9740])))
+    assert rows[DENOISE_SHARE.name]["verdict"] == "inconclusive"
+    one_cell = by_name(findings_rows(share_runs([0.973])))[DENOISE_SHARE.name]
+    assert one_cell["verdict"] == "inconclusive" and "no interval" in one_cell["detail"]
 
 
-def test_claims_hold_on_paper_like_data():
-    rows = by_name(findings_rows(paper_like_runs()))
-    share = rows["denoising share at 40 steps, 2 s 240p"]
-    assert share["verdict"] == "holds" and share["value"] > 0.97
-    ratio = rows["text encoding / one denoising step"]
-    assert ratio["value"] == pytest.approx(0.6, rel=0.01) and ratio["verdict"] == "holds"
-    assert rows["energy linear in steps (R² of a line, per shape)"]["verdict"] == "holds"
-    assert rows["energy linear in duration: exponent of frames"]["verdict"] == "holds"
+def carbon_table(operational_per_embodied):
+    """Two cells at 240p under wind and gas; `operational_per_embodied` per scenario."""
+    rows = []
+    for scenario, ratios in operational_per_embodied.items():
+        for cell, ratio in enumerate(ratios):
+            rows.append(
+                {
+                    "model": "m",
+                    "cell_id": f"c{cell}",
+                    "resolution": "240p",
+                    "frames": 16,
+                    "steps": 40,
+                    "status": "ok",
+                    "scenario": scenario,
+                    "scenario_kind": "source",
+                    "energy_j": 100.0,
+                    "operational_g": ratio * 1e-3,
+                    "embodied_g": 1e-3,
+                    "total_g": (ratio + 1) * 1e-3,
+                    "embodied_device": "a100-80gb",
+                    "embodied_scope": "gpu",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_embodied_claims_are_two_sided():
+    # operational / embodied: 5.4 under wind; embodied 0.4 % of the total under gas (249x)
+    paper = carbon_table({"wind": [5.399, 5.401], "gas": [249.0, 249.2]})
+    claims = {c.name: c for c in carbon_claims(paper)}
+    assert claims[WIND.name].verdict == "holds" and claims[GAS.name].verdict == "holds"
+    assert claims[GAS.name].value == pytest.approx(1 / 250.1, rel=1e-3)
+    # embodied 9 % (operational 10x) passed the old "> 10" check; 5.5x is not 5.4x
+    off = carbon_table({"wind": [5.499, 5.501], "gas": [9.99, 10.01]})
+    claims = {c.name: c for c in carbon_claims(off)}
+    assert claims[WIND.name].verdict == "does not hold"
+    assert claims[GAS.name].verdict == "does not hold"
+    absent = {c.name: c for c in carbon_claims(paper[paper.scenario == "wind"])}
+    assert absent[GAS.name].verdict == "not measured"
+
+
+def comparison_table(request_ratio, unit_ratio):
+    return pd.DataFrame(
+        [
+            {
+                "scenario": "paper-100g",
+                "modality": "video",
+                "model": "m",
+                "group": f"240p_f16_s{steps}",
+                "reference_text": "llm",
+                "request_ratio_vs_text": request_ratio * steps / 40,
+                "unit_ratio_vs_text": unit_ratio * steps / 40,
+            }
+            for steps in (20, 40)
+        ]
+    )
+
+
+def text_requests(energies, tokens):
+    return pd.DataFrame(
+        {
+            "llm": "llm",
+            "status": "ok",
+            "energy_j": energies,
+            "output_tokens": tokens,
+        }
+    )
+
+
+def test_video_vs_text_is_checked_against_6x_and_78x_with_an_interval():
+    runs = law_runs(steps=(40,))
+    laws = fit_models(runs)
+    llm = text_requests([1.0, 1.001, 0.999, 1.0], [100, 100, 100, 100])
+    videos = runs[(runs.resolution == "240p") & (runs.frames == 16)]
+    assert videos.energy_j.nunique() == 1  # the two prompts cost the same: a narrow interval
+    paper = {c.name: c for c in comparison_claims(comparison_table(6.0, 78.0), runs, llm, laws)}
+    assert paper[PER_REQUEST.name].value == 6.0  # the most steps at 2 s 240p
+    assert paper[PER_REQUEST.name].verdict == "holds"
+    assert paper[PER_UNIT.name].verdict == "holds"
+    assert paper[PER_REQUEST.name].ci_low < 6.0 < paper[PER_REQUEST.name].ci_high
+    toy = {c.name: c for c in comparison_claims(comparison_table(209.0, 629.0), runs, llm, laws)}
+    assert {toy[PER_REQUEST.name].verdict, toy[PER_UNIT.name].verdict} == {"does not hold"}
+    # a spread text baseline widens the interval past the band's edges
+    spread = text_requests([0.2, 1.8, 0.5, 1.5], [100, 100, 100, 100])
+    wide = {c.name: c for c in comparison_claims(comparison_table(6.0, 78.0), runs, spread, laws)}
+    assert wide[PER_REQUEST.name].verdict == "inconclusive"
+    none = comparison_claims(None, runs, None, laws)
+    assert {c.verdict for c in none} == {"not measured"}
 
 
 def test_claims_say_not_measured_when_the_grid_lacks_the_cells():
     runs = runs_table(resolutions=("144p",), frames=(8,), steps=(4, 8))
-    runs["model"] = "m"
+    runs = runs.assign(model="m", fps=8, generation_duration_s=runs.energy_j / 100)
     rows = by_name(findings_rows(runs))
-    for name in (
-        "denoising share at 40 steps, 2 s 240p",
-        "text encoding / one denoising step",
-        "energy linear in steps (R² of a line, per shape)",
-        "energy near-quadratic in resolution: exponent of pixels",
-        "energy linear in duration: exponent of frames",
-    ):
-        assert rows[name]["verdict"] == "not measured", name
-    markdown = summary_markdown(pd.DataFrame(findings_rows(runs)))
-    # the 5 run-level claims, and video vs text (no comparison table given)
-    assert markdown.count("**not measured**") == 5 + 2
+    for c in (DENOISE_SHARE, ENCODE_PER_STEP, RESOLUTION, RATIO_720P, DURATION, WIND, GAS):
+        assert rows[c.name]["verdict"] == "not measured", c.name
+    # two cells cannot fit a law with an interval: measured, but too few to decide
+    assert rows[STEPS.name]["verdict"] == "inconclusive"
+    assert "no law: need more than 2 points" in rows[STEPS.name]["detail"]
 
 
-def test_a_claim_that_fails_is_reported_as_failing():
-    runs = paper_like_runs()
-    runs["encode_energy_j"] *= 10  # text encoding now costs 6 denoising steps
-    runs["energy_j"] = runs.encode_energy_j + runs.denoise_energy_j + runs.decode_energy_j
-    rows = by_name(findings_rows(runs))
-    assert rows["text encoding / one denoising step"]["verdict"] == "does not hold"
+def test_markdown_writes_the_band_beside_each_verdict_and_warns_about_estimates():
+    runs = law_runs().assign(cpu_method="estimated", device="cpu")
+    findings = pd.DataFrame(findings_rows(runs))
+    markdown = summary_markdown(findings, runs)
+    line = next(x for x in markdown.splitlines() if STEPS.name in x and "| m |" in x)
+    assert "0.900 .. 1.100 (stated choice: the exponent within 10 % of 1) | **holds**" in line
+    assert "have CPU energy **estimated**" in markdown
+    assert "not expected to reproduce its figures" in markdown
+    assert "| m | video | energy_j | 1.000 [1.000, 1.000] |" in markdown
+    page = markdown_to_html(markdown)
+    assert page.count("<table>") == 2 and "<b>holds</b>" in page and "<th>verdict</th>" in page

@@ -10,6 +10,7 @@ import yaml
 from tests.conftest import REPO
 from tests.e2e.test_pipeline import job_counts
 from vidcarbon.prompts import read_prompts
+from vidcarbon.tables import read_table
 
 pytestmark = pytest.mark.e2e
 
@@ -32,3 +33,21 @@ def test_opensora_config_lists_the_paper_grid(workdir):
     assert "generate_image" not in counts
     assert "results/videos/opensora-v1.1/" in dry_run.stdout
     assert "_f64_s100_seed0.mp4" in dry_run.stdout  # 8 s at 8 fps, Open-Sora's 100 steps
+    assert counts["count_flops"] == 1
+
+
+def test_paper_config_counts_opensora_flops_without_opensora(workdir):
+    """The paper config's count_flops, run for real here (no GPU, no Open-Sora package): one
+    row per shape of the grid, 8 s 480p within 5 % of the hand count (tests/test_dit_flops.py)."""
+    shutil.copytree(REPO / "config", workdir.path / "config", dirs_exist_ok=True)
+    # the target first: --configfile takes every argument after it
+    workdir.snakemake(
+        "results/flops.parquet", "--replace-workflow-config", "--configfile", "config/paper.yaml"
+    )
+    flops = read_table("flops", workdir.path / "results" / "flops.parquet").to_pandas()
+    config = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    shapes = len(config["grid"]["resolutions"]) * len(config["grid"]["durations_s"])
+    assert len(flops) == shapes and set(flops.model) == {"opensora-v1.1"}
+    row = flops.set_index(["resolution", "frames"]).loc[("480p", 64)]
+    assert 100 * row.denoise_step_flops == pytest.approx(3.2e16, rel=0.05)
+    assert "formula" in row["method"] and row["dtype"] == "bfloat16"

@@ -143,6 +143,10 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     workdir.snakemake("--report", str(results / "report.html"))
     report = (results / "report.html").read_text()
     assert "RQ3 phases" in report and "power_trace.png" in report
+    # findings as a table, and every chart also as its interactive HTML
+    assert "findings.html" in report and "rq5_resolution.html" in report
+    findings_page = (results / "findings.html").read_text()
+    assert "<table>" in findings_page and "<th>verdict</th>" in findings_page
 
     quality = read_table("quality", results / "quality.parquet").to_pandas()
     assert len(quality) == 4 * 2 * 3 and set(quality.status) == {"ok"}

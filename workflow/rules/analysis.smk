@@ -1,4 +1,5 @@
 from vidcarbon.analysis.efficiency import gpu_peaks
+from vidcarbon.backends import random_weights
 
 CHARTS = [
     "rq2_video_vs_text",
@@ -50,15 +51,16 @@ rule count_flops:
 
 rule findings:
     input:
-        unpack(lambda wildcards: optional_comparison()),
+        unpack(findings_baselines),
         runs=rules.collect.output.runs,
         carbon=rules.carbon.output.carbon,
         flops=rules.count_flops.output.flops,
     output:
         findings="results/findings.parquet",
         efficiency="results/efficiency.parquet",
-        summary=report(
-            "results/findings.md",
+        summary="results/findings.md",
+        html=report(
+            "results/findings.html",
             caption="../report/findings.rst",
             category="Findings",
         ),
@@ -68,9 +70,9 @@ rule findings:
     conda:
         "../../envs/analysis.yaml"
     params:
-        fps=config["fps"],
+        reference_resolution=config["analysis"]["reference_resolution"],
         gpu_peaks_tflops=gpu_peaks(vc.load_hardware(config["hardware"])),
-        config_hash=vc.config_hash(config["fps"]),
+        config_hash=vc.config_hash(config["analysis"]["reference_resolution"]),
     script:
         "../scripts/findings.py"
 
@@ -92,10 +94,19 @@ rule charts:
                 f"results/charts/{chart}.png",
                 caption=f"../report/{chart}.rst",
                 category=CATEGORY[chart],
+                labels={"chart": chart, "format": "image (PNG)"},
             )
             for chart in CHARTS
         ],
-        expand("results/charts/{chart}.html", chart=CHARTS),
+        [
+            report(
+                f"results/charts/{chart}.html",
+                caption=f"../report/{chart}.rst",
+                category=CATEGORY[chart],
+                labels={"chart": chart, "format": "interactive (HTML)"},
+            )
+            for chart in CHARTS
+        ],
     log:
         "logs/charts.log",
     localrule: True
@@ -105,5 +116,8 @@ rule charts:
         reference_resolution=config["analysis"]["reference_resolution"],
         scenario=config["analysis"]["scenario"],
         trace_cell=config["analysis"]["trace_cell"],
+        random_weight_models=[
+            name for name, entry in config["models"].items() if random_weights(entry)
+        ],
     script:
         "../scripts/charts.py"

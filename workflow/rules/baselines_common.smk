@@ -68,3 +68,11 @@ def comparison_inputs():
 def optional_comparison():
     """The video-vs-text table, where the config has text or image baselines."""
     return {"comparison": "results/video_vs_text.parquet"} if (LLM or IMAGE) else {}
+
+
+def findings_baselines(wildcards):
+    """The video-vs-text table and the text requests, where the config has baselines."""
+    inputs = optional_comparison()
+    if LLM:
+        inputs["llm"] = rules.collect_llm.output.llm
+    return inputs

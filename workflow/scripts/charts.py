@@ -16,4 +16,5 @@ render_measurement_charts(
     out_dir=Path(snakemake.output[0]).parent,
     reference_resolution=snakemake.params.reference_resolution,
     trace_cell=snakemake.params.trace_cell,
+    random_weight_models=snakemake.params.random_weight_models,
 )

@@ -15,6 +15,8 @@ def credits_chart(credits: pd.DataFrame) -> alt.TopLevelMixin:
     rows = credits.dropna(subset=["credits"])
     if rows.empty:
         return no_data(title, "no credits (the laws could not be fitted)")
+    # credits = reference credits x carbon_ratio, so any row gives the reference's credits
+    reference_credits = float((rows.credits / rows.carbon_ratio).iloc[0])
     rows = rows.assign(
         configuration=rows.resolution + ", " + rows.frames.astype(str) + " frames",
         reference=rows.reference.iloc[0],
@@ -51,7 +53,19 @@ def credits_chart(credits: pd.DataFrame) -> alt.TopLevelMixin:
                 "period:N", title=None, sort=["mean intensity", "low-intensity hours"]
             )
         )
-        .properties(title=f"{title} (reference {rows.reference.iloc[0]} costs 10 credits)")
+        .properties(
+            title=alt.TitleParams(
+                f"{title}: the reference {rows.reference.iloc[0]} costs "
+                f"{reference_credits:g} credits",
+                subtitle=[
+                    f"models: {', '.join(sorted(set(rows.model)))}; credits = reference credits "
+                    "x predicted carbon / the reference's, from the laws of findings.md",
+                    f"at the mean intensity of the series ({rows.intensity_g_per_kwh.iloc[0]:.0f}"
+                    " g/kWh) and in its lowest-intensity hours of day (right)",
+                ],
+                anchor="start",
+            )
+        )
     )
 
 
@@ -104,4 +118,10 @@ def time_chart(by_time: pd.DataFrame, deferral: pd.DataFrame) -> alt.TopLevelMix
                 title="offline generation: start at the lowest-carbon hour", width=200, height=200
             )
         )
-    return alt.hconcat(*panels).properties(title=f"{title} ({cell})")
+    return alt.hconcat(*panels).properties(
+        title=alt.TitleParams(
+            title,
+            subtitle=f"cell: {cell} (the most expensive), under each hourly intensity series",
+            anchor="start",
+        )
+    )

@@ -30,6 +30,7 @@ def render_measurement_charts(
     out_dir: str | Path,
     reference_resolution: str,
     trace_cell: str | None,
+    random_weight_models: tuple[str, ...] = (),
 ) -> None:
     """Every chart of the measurement and carbon tables, as HTML and PNG; cells whose
     device-wide counter was shared with another process are left out (`shared_counters`)."""
@@ -55,7 +56,9 @@ def render_measurement_charts(
     quality = read_table("quality", quality_path).to_pandas()
     quality = shared_counters.without_cells(quality, measured)
     save(
-        comparison_charts.steps_chart(carbon, quality, scenario, reference_resolution),
+        comparison_charts.steps_chart(
+            carbon, quality, scenario, reference_resolution, tuple(random_weight_models)
+        ),
         out_dir / "rq4_steps_carbon_quality",
     )
     credits = read_table("credits", credits_path).to_pandas()
@@ -64,19 +67,27 @@ def render_measurement_charts(
     deferral = read_table("deferral", deferral_path).to_pandas()
     save(carbon_time.time_chart(by_time, deferral), out_dir / "carbon_by_time")
     save(phases.phase_share_chart(runs), out_dir / "rq3_phase_shares")
-    at_scenario = carbon[carbon.scenario == scenario]
-    note = f" ({scenario})"
     save(
-        scaling.resolution_chart(at_scenario, reference_resolution, "total_g", note),
+        scaling.resolution_chart(runs, carbon, scenario, reference_resolution),
         out_dir / "rq5_resolution",
     )
-    save(scaling.duration_chart(at_scenario, "total_g", note), out_dir / "rq5_duration")
-    trace = power.prompt_to_video(traces, runs, trace_cell)
-    title = f"Power from prompt to video: {trace_cell or 'most expensive cell'}"
-    stats = power.phase_statistics(trace, idle_power_w) if not trace.empty else trace
-    chart = alt.vconcat(
-        power.trace_chart(trace, title),
-        power.statistics_chart(stats, "per-phase power statistics (W, W/s)"),
-        power.mean_power_chart(runs),
+    save(
+        scaling.duration_chart(runs, carbon, scenario, reference_resolution),
+        out_dir / "rq5_duration",
     )
+    trace = power.prompt_to_video(traces, runs, trace_cell)
+    cell = trace.job_id.iloc[-1] if not trace.empty else (trace_cell or "no cell")
+    methods = power.component_methods(runs, cell)
+    title = alt.TitleParams(
+        "Power from prompt to video",
+        subtitle=f"{cell} ({'configured' if trace_cell else 'the most expensive cell'}): its "
+        "prompt's encode job, then its generate job",
+        anchor="start",
+    )
+    stats = power.phase_statistics(trace, idle_power_w, methods) if not trace.empty else trace
+    chart = alt.vconcat(
+        power.trace_chart(trace, title, methods),
+        power.statistics_chart(stats, "Power per phase"),
+        power.mean_power_chart(runs),
+    ).resolve_scale(color="independent")
     save(chart, out_dir / "power_trace")

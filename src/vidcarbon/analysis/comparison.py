@@ -59,7 +59,10 @@ def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> al
             .encode(
                 y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360)),
                 x=alt.X(
-                    f"{column}:Q", scale=alt.Scale(type="log", nice=False, padding=12), title=what
+                    f"{column}:Q",
+                    scale=alt.Scale(type="log", nice=False, padding=12),
+                    axis=alt.Axis(format=".0e", labelOverlap="greedy"),
+                    title=what,
                 ),
                 color=alt.Color("modality:N", sort=MODALITIES),
                 tooltip=[
@@ -75,18 +78,42 @@ def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> al
             .properties(width=260, height=alt.Step(14))
         )
 
-    per_request = panel("carbon_per_request_g", "g CO2e per request")
-    per_unit = panel("carbon_per_unit_g", "g CO2e per unit (token, image, frame)")
+    per_request = panel("carbon_per_request_g", "g CO2e per request (log scale)")
+    per_unit = panel("carbon_per_unit_g", "g CO2e per unit: token, image, frame (log scale)")
+    first = rows.iloc[0]
+    subtitle = [
+        "operational carbon at "
+        f"{first.intensity_g_per_kwh:g} g/kWh, PUE {first.pue:g}; text: each dataset and all "
+        "together, with the mean answer length; video: every measured shape "
+        "(resolution_f<frames>_s<steps>)",
+    ]
     return alt.hconcat(per_request, per_unit).properties(
-        title=f"{title}: carbon per request and per output unit (log scale)"
+        title=alt.TitleParams(
+            f"{title}: carbon per request and per output unit", subtitle=subtitle, anchor="start"
+        )
     )
 
 
+# Which way each quality metric improves (VBench's are all "higher is better").
+METRIC_DIRECTION = {
+    "temporal_flickering": "higher is better (1: no change between frames)",
+    "sharpness": "higher is sharper (noise raises it too)",
+    "noise": "lower is better",
+    "imaging_quality": "higher is better",
+    "overall_consistency": "higher is better",
+}
+
+
 def steps_chart(
-    carbon: pd.DataFrame, quality: pd.DataFrame | None, scenario: str, resolution: str
+    carbon: pd.DataFrame,
+    quality: pd.DataFrame | None,
+    scenario: str,
+    resolution: str,
+    random_weight_models: tuple[str, ...] = (),
 ) -> alt.TopLevelMixin:
     """Carbon per video and each quality metric against steps, at one resolution (the most
-    frames). Scores from random placeholder weights (`pretrained == False`) are left out."""
+    frames). Scores from random placeholder weights (`pretrained == False`) are left out;
+    scores of videos from random-weight generators are shown but marked as meaningless."""
     title = f"Carbon and quality against denoising steps ({scenario})"
     cells = carbon[(carbon.scenario == scenario) & (carbon.status == "ok")].dropna(
         subset=["total_g"]
@@ -96,31 +123,58 @@ def steps_chart(
     if resolution in set(cells.resolution):
         cells = cells[cells.resolution == resolution]
     cells = cells[cells.frames == cells.frames.max()]
-    shape = f"{cells.resolution.iloc[0]}, {cells.frames.iloc[0]} frames"
+    subtitle = [
+        f"cells: {cells.resolution.iloc[0]}, {cells.frames.iloc[0]} frames (the most at the "
+        "reference resolution), mean over prompts"
+    ]
+    random = sorted(set(cells.model) & set(random_weight_models))
+    if random:
+        subtitle.append(
+            f"videos of random-weight models ({', '.join(random)}): their quality scores "
+            "carry no quality meaning; they show the scoring runs"
+        )
     carbon_by_steps = cells.groupby("steps", as_index=False).total_g.mean()
     left = (
         alt.Chart(carbon_by_steps)
         .mark_line(point=True)
-        .encode(x=alt.X("steps:Q", title="denoising steps"), y=alt.Y("total_g:Q", title="g CO2e"))
+        .encode(
+            x=alt.X("steps:Q", title="denoising steps"),
+            y=alt.Y("total_g:Q", title="carbon per video (g CO2e)"),
+        )
         .properties(title="carbon per video", width=240, height=200)
     )
+    heading = alt.TitleParams(title, subtitle=subtitle, anchor="start")
     if quality is None or quality.empty:
-        return alt.hconcat(left, no_data("quality", "no quality table")).properties(title=title)
+        right = no_data("quality", "no quality table")
+        return alt.hconcat(left, right).properties(title=heading)
     scored = quality[(quality.status == "ok") & (quality.pretrained.fillna(True))]
     scored = scored[scored.cell_id.isin(cells.cell_id)]
     if scored.empty:
         right = no_data("quality", "no pretrained or weight-free score for these cells")
-        return alt.hconcat(left, right).properties(title=f"{title}, {shape}")
-    by_steps = scored.groupby(["metric", "steps"], as_index=False).value.mean()
+        return alt.hconcat(left, right).properties(title=heading)
+    by_steps = scored.groupby(
+        ["metric", "unit", "steps"], as_index=False, dropna=False
+    ).value.mean()
+    by_steps["panel"] = [
+        f"{m} ({u})|{METRIC_DIRECTION.get(m, 'see docs/quality.md')}"
+        for m, u in zip(by_steps.metric, by_steps.unit, strict=True)
+    ]
     right = (
         alt.Chart(by_steps)
         .mark_line(point=True)
         .encode(
             x=alt.X("steps:Q", title="denoising steps"),
-            y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+            y=alt.Y("value:Q", title="score", scale=alt.Scale(zero=False)),
         )
-        .properties(width=160, height=200)
-        .facet(column=alt.Column("metric:N", title="quality (scales differ)"))
+        .properties(width=190, height=200)
+        .facet(
+            column=alt.Column(
+                "panel:N",
+                title="quality, one scale per metric",
+                # two lines: "metric (unit)", then which way is better
+                header=alt.Header(labelExpr="split(datum.label, '|')", labelFontSize=11),
+            )
+        )
         .resolve_scale(y="independent")
     )
-    return alt.hconcat(left, right).properties(title=f"{title}, {shape}")
+    return alt.hconcat(left, right).properties(title=heading)

@@ -23,7 +23,8 @@ def phase_efficiency(
     """One row per (cell, phase): flops, energy_j, j_per_tflop, achieved_tflops and, where the
     cell ran in bf16 on a GPU with a peak in `peak_tflops`, utilisation (achieved / peak)."""
     ok = runs[runs.status == "ok"].merge(
-        flops.drop(columns="dtype", errors="ignore"), on=["model", "resolution", "frames"]
+        flops.drop(columns="dtype", errors="ignore").rename(columns={"method": "flops_method"}),
+        on=["model", "resolution", "frames"],
     )
     phase_flops = {
         "encode": ok.encode_flops,
@@ -31,6 +32,8 @@ def phase_efficiency(
         "decode": ok.decode_flops,
     }
     keys = ["cell_id", "model", "resolution", "frames", "steps", "device_name"]
+    if "flops_method" in ok:
+        keys.append("flops_method")
     parts = []
     for phase in PHASES:
         part = ok[keys].copy()
@@ -51,7 +54,10 @@ def phase_efficiency(
 
 def efficiency_markdown(table: pd.DataFrame) -> str:
     """Mean energy per TFLOP, throughput and utilisation per model and phase, as Markdown."""
-    lines = ["## Achieved efficiency per phase (FLOPs from PyTorch's counter)", ""]
+    lines = ["## Achieved efficiency per phase", ""]
+    if "flops_method" in table:
+        methods = table.groupby("model").flops_method.first()
+        lines += [f"- FLOPs of {m}: {how}" for m, how in methods.items()] + [""]
     lines += ["| model | device | phase | J per TFLOP | TFLOP/s | utilisation |"]
     lines += ["|---|---|---|---|---|---|"]
     summary = table.groupby(["model", "device_name", "phase"], sort=False)[

@@ -1,35 +1,38 @@
-"""Predict the energy and carbon of a configuration that was not measured, from the laws
-fitted to the measured cells of a model, with a prediction interval."""
+"""Predict the energy, time and carbon of a configuration that was not measured, from the laws
+fitted to the measured cells of a model (`vidcarbon.laws`), with 95 % prediction intervals."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from numbers import Integral
 
 import pandas as pd
 
-from vidcarbon.carbon.accounting import J_PER_KWH, SECONDS_PER_YEAR
+from vidcarbon.carbon.accounting import SECONDS_PER_YEAR
 from vidcarbon.carbon.intensity import Scenario, resolve_scenario
 from vidcarbon.errors import ConfigError
-from vidcarbon.fits import fit_power_law
-from vidcarbon.grid import RESOLUTIONS, frames_for
+from vidcarbon.grid import RESOLUTIONS
+from vidcarbon.laws import CarbonRates, Interval, fit_model, usable_cells
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """Predictions as (low, predicted, high) at 95 %; carbon in g CO2e."""
+    """Predictions with their 95 % prediction intervals; carbon in g CO2e."""
 
-    energy_j: tuple[float, float, float]
-    duration_s: tuple[float, float, float]
-    operational_g: tuple[float, float, float]
-    embodied_g: tuple[float, float, float] | None
+    height: int
+    width: int
+    size_source: str  # where the pixel size comes from
+    fps: int
+    frames: int
+    energy_j: Interval
+    duration_s: Interval
+    operational_g: Interval
+    embodied_g: Interval | None
     scenario: Scenario
     extrapolated: dict[str, tuple[float, float, float]]  # variable: (asked, fitted min, max)
     r2: float
     n: int
-
-
-def _variables(cells: pd.DataFrame) -> dict[str, pd.Series]:
-    return {"steps": cells.steps, "pixels": cells.height * cells.width, "frames": cells.frames}
 
 
 def intensity_scenario(intensity: str) -> Scenario:
@@ -41,6 +44,29 @@ def intensity_scenario(intensity: str) -> Scenario:
     return resolve_scenario(spec, key="--intensity")
 
 
+def check_request(
+    resolution: str, duration_s: float, steps: int, fps: int | None, pue: float
+) -> None:
+    """ConfigError naming the flag, the value and the allowed range for impossible input."""
+    if resolution not in RESOLUTIONS:
+        raise ConfigError(
+            f"--resolution {resolution!r} is not allowed; allowed: {', '.join(RESOLUTIONS)}"
+        )
+    if not (isinstance(steps, Integral) and steps >= 1):
+        raise ConfigError(f"--steps {steps!r} is not allowed; allowed: a whole number >= 1")
+    if not (math.isfinite(duration_s) and duration_s > 0):
+        raise ConfigError(
+            f"--duration {duration_s:g} is not allowed; allowed: seconds of video > 0"
+        )
+    if fps is not None and not (isinstance(fps, Integral) and fps >= 1):
+        raise ConfigError(f"--fps {fps!r} is not allowed; allowed: a whole number >= 1")
+    if not (math.isfinite(pue) and pue >= 1):
+        raise ConfigError(
+            f"--pue {pue:g} is not allowed; allowed: >= 1 (total facility energy over IT "
+            "energy; the paper uses 1.2)"
+        )
+
+
 def estimate(
     runs: pd.DataFrame,
     model: str,
@@ -48,48 +74,53 @@ def estimate(
     duration_s: float,
     steps: int,
     intensity: str,
-    fps: int = 8,
+    fps: int | None = None,
     pue: float = 1.2,
     embodied_g: float | None = None,
     lifetime_years: float = 5.0,
 ) -> Estimate:
-    """Fit energy and time ~ steps^a pixels^b frames^c on `model`'s ok cells and predict."""
-    if resolution not in RESOLUTIONS:
-        raise ConfigError(
-            f"--resolution {resolution!r} is not allowed; allowed: {', '.join(RESOLUTIONS)}"
-        )
-    cells = runs[(runs.model == model) & (runs.status == "ok") & runs.energy_j.notna()]
+    """Predict one video of `model` from the laws fitted on its ok cells in `runs`.
+
+    The frame rate (unless `fps` is given) and the pixel size of a measured resolution are the
+    model's own, read from its runs; an unmeasured resolution takes Open-Sora's size."""
+    check_request(resolution, duration_s, steps, fps, pue)
+    cells = usable_cells(runs)
+    cells = cells[cells.model == model]
     if cells.empty:
         models = ", ".join(sorted(set(runs.model))) or "none"
         raise ConfigError(f"--model {model!r} has no successful cell; models measured: {models}")
-    height, width = RESOLUTIONS[resolution]
-    asked = {"steps": steps, "pixels": height * width, "frames": frames_for(duration_s, fps)}
-    variables = _variables(cells)
-    fixed = {k: v.iloc[0] for k, v in variables.items() if v.nunique() == 1}
-    for name, value in fixed.items():
-        if asked[name] != value:
-            raise ConfigError(
-                f"cannot estimate {name} = {asked[name]}: the runs of {model!r} hold a single "
-                f"value ({value}), so no law for {name} can be fitted; measure at least two"
-            )
-    varying = {k: v for k, v in variables.items() if k not in fixed}
-    x = {k: asked[k] for k in varying}
-    if not varying:
-        raise ConfigError(f"the runs of {model!r} vary nothing; measure a grid to fit laws")
-    energy_fit = fit_power_law(cells.energy_j, **varying)
-    time_fit = fit_power_law(cells.generation_duration_s, **varying)
-    energy = energy_fit.predict_interval(**x)
-    duration = time_fit.predict_interval(**x)
+    law = fit_model(cells, model)
+    fps = fps or law.fps
+    frames = round(duration_s * fps)
+    if frames < 1:
+        raise ConfigError(
+            f"--duration {duration_s:g} is {duration_s * fps:.2g} frames at {fps} fps; allowed: "
+            f"> {0.5 / fps:g} s (at least one frame)"
+        )
+    if resolution in law.sizes:
+        (height, width), size_source = law.sizes[resolution], "as measured"
+    else:
+        (height, width), size_source = RESOLUTIONS[resolution], "Open-Sora's; not measured"
+    x = {"steps": steps, "pixels": height * width, "frames": frames}
+    energy = law.predict("energy_j", **x)
+    duration = law.predict("duration_s", **x)
     scenario = intensity_scenario(intensity)
-    per_j = pue * scenario.intensity_g_per_kwh / J_PER_KWH
-    operational = tuple(e * per_j for e in energy)
-    embodied = None
-    if embodied_g is not None:
-        per_s = embodied_g / (lifetime_years * SECONDS_PER_YEAR)
-        embodied = tuple(d * per_s for d in duration)
-    extrapolated = {
-        name: (x[name], *energy_fit.x_range[name]) for name in energy_fit.extrapolates(**x)
-    }
+    rates = CarbonRates.of(
+        scenario.intensity_g_per_kwh, pue, embodied_g or 0.0, lifetime_years * SECONDS_PER_YEAR
+    )
+    fit = law.fit("energy_j")
     return Estimate(
-        energy, duration, operational, embodied, scenario, extrapolated, energy_fit.r2, energy_fit.n
+        height,
+        width,
+        size_source,
+        fps,
+        frames,
+        energy,
+        duration,
+        energy.scaled(rates.g_per_j),
+        None if embodied_g is None else duration.scaled(rates.g_per_s),
+        scenario,
+        law.extrapolates(**x),
+        fit.r2,
+        fit.n,
     )

@@ -55,8 +55,13 @@ def phase_share_chart(runs: pd.DataFrame) -> alt.TopLevelMixin:
         .encode(x="steps:O", y=alt.value(0), text=alt.Text("share:Q", format=".1%"))
     )
     resolution, frames = shape
+    subtitle = [
+        f"cells: {resolution}, {frames} frames (the shape with the most step values), mean "
+        "over prompts",
+        "label: denoising share",
+    ]
     return (bars + labels).properties(
-        title=f"{TITLE} ({resolution}, {frames} frames; label: denoising share)",
+        title=alt.TitleParams(TITLE, subtitle=subtitle, anchor="start"),
         width=420,
         height=260,
     )

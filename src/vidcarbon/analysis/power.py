@@ -9,33 +9,62 @@ import pandas as pd
 from vidcarbon.analysis.render import no_data
 
 PHASE_ORDER = ["load", "warmup", "encode", "denoise", "decode", "other"]
+# Ramps are changes of the power averaged over this window, per second. Finer windows measure
+# the sampler and the sensor rather than the device: NVML's board power is itself an average
+# over about a second on recent NVIDIA drivers (nvidia-smi --help-query-gpu, power.draw.average).
+RAMP_WINDOW_S = 1.0
 
 
-def phase_statistics(trace: pd.DataFrame, idle_power_w: dict[str, float]) -> pd.DataFrame:
-    """Per (component, phase): mean, p95 and peak power (W), the largest ramp between
-    consecutive samples (W/s) and the idle-to-peak swing (W).
+def smoothed_ramps(t_s: np.ndarray, power_w: np.ndarray, window_s: float) -> np.ndarray:
+    """|P(t) - P(t - window_s)| / window_s, where P(t) is the mean power over (t - window_s, t];
+    NaN until the trace holds two full windows before t."""
+    if len(t_s) < 2:
+        return np.full(len(t_s), np.nan)
+    series = pd.Series(power_w, index=pd.to_timedelta(t_s, unit="s"))
+    smooth = series.rolling(pd.Timedelta(seconds=window_s)).mean().to_numpy()
+    earlier = np.interp(t_s - window_s, t_s, smooth)
+    ramps = np.abs(smooth - earlier) / window_s
+    step = float(np.median(np.diff(t_s)))  # a window ending at t0 + w - step is already full
+    ramps[t_s - t_s[0] < 2 * window_s - step - 1e-9] = np.nan
+    return ramps
+
+
+def phase_statistics(
+    trace: pd.DataFrame,
+    idle_power_w: dict[str, float],
+    methods: dict[str, str] | None = None,
+    window_s: float = RAMP_WINDOW_S,
+) -> pd.DataFrame:
+    """Per (component, phase): mean, p95 and peak power (W), the largest ramp of the power
+    averaged over `window_s` (W/s, see `smoothed_ramps`) and the idle-to-peak swing (W).
 
     `trace` has columns t_s, component, power_w, phase (one job, as in traces.parquet).
+    `methods` maps a component to how its energy was obtained (runs.<component>_method); an
+    estimated component's power is CPU time x a per-core power, not a reading, so it gets no
+    ramp.
     """
+    methods = methods or {}
     rows = []
     for component, samples in trace.sort_values("t_s").groupby("component"):
-        t = samples.t_s.to_numpy()
-        w = samples.power_w.to_numpy()
-        ramps = np.abs(np.diff(w) / np.maximum(np.diff(t), 1e-9)) if len(w) > 1 else np.array([])
-        ramp_phase = samples.phase.to_numpy()[1:] if len(w) > 1 else np.array([])
+        t = samples.t_s.to_numpy(dtype=float)
+        method = methods.get(component)
+        ramps = smoothed_ramps(t, samples.power_w.to_numpy(dtype=float), window_s)
         idle_w = idle_power_w.get(component)
-        for phase, group in samples.groupby("phase", sort=False):
-            power = group.power_w.to_numpy()
-            in_phase = ramps[ramp_phase == phase]
+        for phase, index in samples.groupby("phase", sort=False).indices.items():
+            power = samples.power_w.to_numpy()[index]
+            in_phase = ramps[index]
+            in_phase = in_phase[np.isfinite(in_phase)]
+            ramp = None if method == "estimated" or not len(in_phase) else float(in_phase.max())
             rows.append(
                 {
                     "component": component,
+                    "method": method,
                     "phase": phase,
                     "samples": len(power),
                     "mean_power_w": float(power.mean()),
                     "p95_power_w": float(np.percentile(power, 95)),
                     "peak_power_w": float(power.max()),
-                    "max_ramp_w_per_s": float(in_phase.max()) if len(in_phase) else None,
+                    "max_ramp_w_per_s": ramp,
                     "idle_to_peak_w": float(power.max() - idle_w) if idle_w is not None else None,
                 }
             )
@@ -46,10 +75,19 @@ def phase_statistics(trace: pd.DataFrame, idle_power_w: dict[str, float]) -> pd.
     return table.assign(rank=rank).sort_values(["component", "rank"]).drop(columns="rank")
 
 
-def trace_chart(trace: pd.DataFrame, title: str) -> alt.TopLevelMixin:
-    """Power against time, one line per component, phases shaded behind it."""
+def trace_chart(
+    trace: pd.DataFrame, title: str, methods: dict[str, str] | None = None
+) -> alt.TopLevelMixin:
+    """Power against time, one line per component, phases shaded behind it; a component whose
+    power is estimated says so in its legend entry."""
     if trace.empty:
         return no_data(title, "no power samples for this job")
+    methods = methods or {}
+    trace = trace.assign(
+        source=trace.component.map(
+            lambda c: f"{c} (estimated)" if methods.get(c) == "estimated" else c
+        )
+    )
     by = ["job_id", "phase"] if "job_id" in trace else ["phase"]
     spans = (
         trace.groupby(by, as_index=False)
@@ -58,24 +96,33 @@ def trace_chart(trace: pd.DataFrame, title: str) -> alt.TopLevelMixin:
     )
     shade = (
         alt.Chart(spans)
-        .mark_rect(opacity=0.15)
+        .mark_rect(opacity=0.3)
         .encode(
-            x=alt.X("start_s:Q", title="time since the job (or the prompt's encode job) began (s)"),
+            x=alt.X("start_s:Q", title="time since the prompt's encode job began (s)"),
             x2="end_s:Q",
-            color=alt.Color("phase:N", sort=PHASE_ORDER, title="phase"),
+            color=alt.Color(
+                "phase:N",
+                sort=PHASE_ORDER,
+                scale=alt.Scale(domain=PHASE_ORDER[:-1], scheme="pastel1"),
+                title="phase (shading)",
+            ),
         )
     )
     lines = (
         alt.Chart(trace)
-        .mark_line(interpolate="step-after")
+        .mark_line(interpolate="step-after", strokeWidth=1)
         .encode(
             x="t_s:Q",
             y=alt.Y("power_w:Q", title="power (W)"),
-            strokeDash=alt.StrokeDash("component:N", title="component"),
+            color=alt.Color("source:N", scale=alt.Scale(scheme="dark2"), title="component (line)"),
             tooltip=["t_s", "component", "power_w", "phase"],
         )
     )
-    return (shade + lines).properties(title=title, width=640, height=260)
+    return (
+        (shade + lines)
+        .resolve_scale(color="independent")
+        .properties(title=title, width=640, height=260)
+    )
 
 
 def prompt_to_video(traces: pd.DataFrame, runs: pd.DataFrame, cell_id: str | None) -> pd.DataFrame:
@@ -96,28 +143,62 @@ def prompt_to_video(traces: pd.DataFrame, runs: pd.DataFrame, cell_id: str | Non
     return pd.concat([encode, generate.assign(t_s=generate.t_s + offset)], ignore_index=True)
 
 
+def component_methods(runs: pd.DataFrame, cell_id: str) -> dict[str, str]:
+    """component -> how the cell's energy of it was obtained (counter, rapl, estimated...)."""
+    row = runs[runs.cell_id == cell_id]
+    if row.empty:
+        return {}
+    return {
+        c: row[f"{c}_method"].iloc[0]
+        for c in ("gpu", "cpu", "dram")
+        if f"{c}_method" in row and pd.notna(row[f"{c}_method"].iloc[0])
+    }
+
+
+STATISTICS = {
+    "mean_power_w": "mean (W)",
+    "p95_power_w": "p95 (W)",
+    "peak_power_w": "peak (W)",
+    "max_ramp_w_per_s": f"max ramp of the {RAMP_WINDOW_S:g} s mean (W/s)",
+    "idle_to_peak_w": "peak - idle (W)",
+}
+
+
 def statistics_chart(stats: pd.DataFrame, title: str) -> alt.TopLevelMixin:
-    """The per-phase statistics as a table."""
+    """The per-phase statistics as a table; 'n/a' where a ramp is not reported."""
     if stats.empty:
         return no_data(title, "no power samples")
-    columns = ["mean_power_w", "p95_power_w", "peak_power_w", "max_ramp_w_per_s", "idle_to_peak_w"]
-    long = stats.melt(["component", "phase"], columns, var_name="statistic", value_name="value")
-    long["row"] = long.component + " · " + long.phase
+    long = stats.melt(
+        ["component", "method", "phase"], list(STATISTICS), var_name="statistic", value_name="value"
+    )
+    long["statistic"] = long.statistic.map(STATISTICS)
+    long["text"] = [
+        f"{v:.1f}" if pd.notna(v) else ("n/a: estimated" if m == "estimated" else "n/a")
+        for v, m in zip(long.value, long.method, strict=True)
+    ]
+    source = long.component.where(long.method != "estimated", long.component + " (estimated)")
+    long["row"] = source + " · " + long.phase
     return (
         alt.Chart(long)
         .mark_text()
         .encode(
-            x=alt.X("statistic:N", sort=columns, title=None, axis=alt.Axis(orient="top")),
+            x=alt.X(
+                "statistic:N",
+                sort=list(STATISTICS.values()),
+                title=None,
+                axis=alt.Axis(orient="top", labelAngle=0, labelLimit=180),
+            ),
             y=alt.Y("row:N", sort=None, title=None),
-            text=alt.Text("value:Q", format=".1f"),
+            text="text:N",
         )
-        .properties(title=title, width=520)
+        .properties(title=title, width=700)
     )
 
 
 def mean_power_chart(runs: pd.DataFrame) -> alt.TopLevelMixin:
-    """Mean power of generation (energy / time, encode + denoise + decode) against video length."""
-    title = "Mean power against video length"
+    """Mean power of generation (energy / time, encode + denoise + decode) against video
+    length: one line per resolution, one panel per step count."""
+    title = "Mean power of generation against video length"
     ok = runs[(runs.status == "ok") & runs.energy_j.notna() & (runs.generation_duration_s > 0)]
     if ok.empty:
         return no_data(title, "no successful cell")
@@ -125,15 +206,20 @@ def mean_power_chart(runs: pd.DataFrame) -> alt.TopLevelMixin:
     table = table.groupby(["resolution", "steps", "video_duration_s"], as_index=False)[
         "mean_power_w"
     ].mean()
+    estimated = "cpu_method" in ok and ok.cpu_method.eq("estimated").any()
+    subtitle = "energy / wall time of encode + denoise + decode, mean over prompts"
+    if estimated:
+        subtitle += "; CPU power estimated from CPU time"
     return (
         alt.Chart(table)
         .mark_line(point=True)
         .encode(
             x=alt.X("video_duration_s:Q", title="video length (s)"),
             y=alt.Y("mean_power_w:Q", title="mean power (W)", scale=alt.Scale(zero=False)),
-            color=alt.Color("resolution:N"),
-            strokeDash=alt.StrokeDash("steps:O"),
+            color=alt.Color("resolution:N", title="resolution", scale=alt.Scale(scheme="set1")),
             tooltip=["resolution", "steps", "video_duration_s", "mean_power_w"],
         )
-        .properties(title=title, width=360, height=200)
+        .properties(width=180, height=160)
+        .facet(column=alt.Column("steps:O", title="denoising steps"))
+        .properties(title=alt.TitleParams(title, subtitle=subtitle, anchor="start"))
     )

@@ -1,5 +1,6 @@
-"""RQ5: a video's energy or carbon against resolution (power law, normalised to a reference)
-and against duration (linear)."""
+"""RQ5: a video's carbon against resolution and against duration: the measured cells at fixed
+steps and frames (or resolution), and the one fitted law of `vidcarbon.laws` through them,
+with its 95 % prediction interval. The exponents in the subtitles are those of findings.md."""
 
 from __future__ import annotations
 
@@ -8,118 +9,191 @@ import numpy as np
 import pandas as pd
 
 from vidcarbon.analysis.render import no_data
-from vidcarbon.fits import Fit, fit_linear, fit_power_law
+from vidcarbon.carbon.accounting import SECONDS_PER_YEAR
+from vidcarbon.errors import ConfigError
+from vidcarbon.laws import CarbonRates, Interval, ModelLaws, fit_models
 
-LOG = alt.Scale(type="log", nice=False)
-QUANTITIES = {"energy_j": ("energy", "J"), "total_g": ("carbon", "g CO2e")}
-
-
-def _fixed(table: pd.DataFrame, vary: str, value: str) -> pd.DataFrame:
-    """Successful cells at the most common value of every grid key except `vary`."""
-    ok = table[(table.status == "ok") & table[value].notna()]
-    for key in ("steps", "resolution", "frames"):
-        if key != vary and not ok.empty:
-            ok = ok[ok[key] == ok[key].mode().iloc[0]]
-    return ok
+LOG = alt.Scale(type="log", nice=False, padding=16)
+LINEAR = alt.Scale(zero=False, nice=True, padding=16)
+WIDTH, HEIGHT = 440, 260
 
 
-def resolution_scaling(table: pd.DataFrame, reference: str = "240p", value: str = "energy_j"):
-    """Mean `value` per resolution relative to `reference` (or the smallest), and the fitted
-    power law value ~ pixels^a (None with fewer than 3 cells or 2 resolutions)."""
-    cells = _fixed(table, "resolution", value).assign(pixels=lambda d: d.height * d.width)
-    means = cells.groupby(["resolution", "pixels"], as_index=False)[value].mean()
-    if means.empty:
-        return means, None
-    if reference in set(means.resolution):
-        ref = reference
+def held_values(law: ModelLaws, cells: pd.DataFrame, reference: str) -> dict:
+    """Where the charts hold the other variables: the most steps measured (the paper's
+    figures use Open-Sora's default 100, its most), 2 s of video if measured (the paper's
+    short videos) else the fewest frames, and the reference resolution if measured else
+    the smallest."""
+    two_s = 2 * law.fps
+    frames = two_s if two_s in set(cells.frames) else int(cells.frames.min())
+    if reference in law.sizes:
+        resolution = reference
     else:
-        ref = means.sort_values("pixels").resolution.iloc[0]
-    means["relative"] = means[value] / means.loc[means.resolution == ref, value].iloc[0]
-    means["reference"] = ref
-    fit = None
-    if cells.resolution.nunique() >= 2 and len(cells) >= 3:
-        fit = fit_power_law(cells[value], pixels=cells.pixels)
-    return means, fit
+        resolution = min(law.sizes, key=lambda r: law.sizes[r][0] * law.sizes[r][1])
+    return {"steps": int(cells.steps.max()), "frames": frames, "resolution": resolution}
 
 
-def duration_scaling(table: pd.DataFrame, value: str = "energy_j"):
-    """Mean `value` per video duration, and the linear fit value = a + b x duration_s."""
-    cells = _fixed(table, "frames", value)
-    means = cells.groupby("video_duration_s", as_index=False)[value].mean()
-    fit = None
-    if cells.video_duration_s.nunique() >= 2 and len(cells) >= 3:
-        fit = fit_linear(cells[value], video_duration_s=cells.video_duration_s)
-    return means, fit
+def carbon_rates(rows: pd.DataFrame) -> CarbonRates:
+    """The scenario's Eq. 1 rates, read back from carbon.parquet rows of one model."""
+    r = rows.iloc[0]
+    used_lifetime_s = r.lifetime_years * SECONDS_PER_YEAR * r.utilisation
+    return CarbonRates.of(
+        r.intensity_g_per_kwh, r.pue, r.unit_embodied_g * r.embodied_share, used_lifetime_s
+    )
 
 
-def _fit_line(fit: Fit, name: str, values: np.ndarray, scale: float = 1.0) -> pd.DataFrame:
-    grid = np.linspace(values.min(), values.max(), 50)
-    return pd.DataFrame({name: grid, "fit": [fit.predict(**{name: v}) / scale for v in grid]})
+def predicted_carbon(law: ModelLaws, rates: CarbonRates, **x) -> Interval:
+    """Carbon of one video at x = steps, pixels, frames: Eq. 1 of the predicted energy and time."""
+    return rates.carbon_g(law.predict("energy_j", **x), law.predict("duration_s", **x))
+
+
+def _law_words(law: ModelLaws, variable: str) -> str:
+    c = law.exponent(variable)
+    fit = law.fit()
+    return (
+        f"energy ~ {variable}^{c.value:.2f} (95 % CI {c.ci_low:.2f} .. "
+        f"{c.ci_high:.2f}), the law of findings.md, fitted on all {fit.n} cells (R² {fit.r2:.3f})"
+    )
+
+
+def _panels(runs, carbon, scenario, panel, title):
+    carbon = carbon[(carbon.scenario == scenario) & (carbon.status == "ok")].dropna(
+        subset=["total_g"]
+    )
+    try:
+        laws = fit_models(runs)
+    except ConfigError as exc:
+        return no_data(title, str(exc))
+    charts = [
+        panel(law, carbon[carbon.model == model])
+        for model, law in laws.items()
+        if (carbon.model == model).any()
+    ]
+    if not charts:
+        return no_data(title, f"no successful cell with carbon at scenario {scenario!r}")
+    return alt.vconcat(*charts).properties(title=title)
 
 
 def resolution_chart(
-    table: pd.DataFrame, reference: str = "240p", value: str = "energy_j", note: str = ""
+    runs: pd.DataFrame, carbon: pd.DataFrame, scenario: str, reference: str = "240p"
 ) -> alt.TopLevelMixin:
-    what, _ = QUANTITIES[value]
-    title = f"{what.capitalize()} per video against resolution{note}"
-    means, fit = resolution_scaling(table, reference, value)
-    if means.empty:
-        return no_data(title, "no successful cell")
-    ref = means.reference.iloc[0]
-    points = (
-        alt.Chart(means)
-        .mark_circle(size=80)
-        .encode(
-            x=alt.X("pixels:Q", scale=LOG, title="pixels per frame"),
-            y=alt.Y("relative:Q", scale=LOG, title=f"{what} / {what} at {ref}"),
-            tooltip=["resolution", value, "relative"],
+    """Carbon per video relative to the reference resolution, against pixels per frame (log-log),
+    at the most steps and 2 s of video: cells, the law and its prediction interval."""
+    title = f"Carbon per video against resolution ({scenario}), relative to {reference}"
+
+    def panel(law: ModelLaws, rows: pd.DataFrame) -> alt.TopLevelMixin:
+        held = held_values(law, rows, reference)
+        shown = rows[(rows.steps == held["steps"]) & (rows.frames == held["frames"])]
+        shown = shown.assign(pixels=shown.height * shown.width)
+        what = (
+            f"cells shown: {held['steps']} steps, {held['frames']} frames "
+            f"({held['frames'] / law.fps:g} s at {law.fps} fps), one dot per prompt and seed"
         )
-    )
-    labels = points.mark_text(dx=8, align="left").encode(text="resolution:N")
-    if fit is None:
-        return (points + labels).properties(title=f"{title} (too few resolutions to fit)")
-    ref_value = means.loc[means.resolution == ref, value].iloc[0]
-    line = (
-        alt.Chart(_fit_line(fit, "pixels", means.pixels.to_numpy(), ref_value))
-        .mark_line(strokeDash=[4, 3])
-        .encode(x="pixels:Q", y="fit:Q")
-    )
-    a = fit["pixels"]
-    return (points + labels + line).properties(
-        title=f"{title}: {what} ~ pixels^{a.value:.2f} "
-        f"(95% CI {a.ci_low:.2f}..{a.ci_high:.2f}, R² {fit.r2:.2f})",
-        width=420,
-        height=260,
-    )
+        if law.exponent("pixels") is None:
+            why = "one resolution measured" if "pixels" in law.fixed else "too few cells"
+            return no_data(f"{law.model}", f"{why}: no law of pixels; {what}")
+        rates = carbon_rates(rows)
+        ref_pixels = float(np.prod(law.sizes[held["resolution"]]))
+        at = {"steps": held["steps"], "frames": held["frames"]}
+        ref = predicted_carbon(law, rates, pixels=ref_pixels, **at).value
+        lo, hi = law.fit().x_range["pixels"]
+        grid = np.geomspace(lo, hi, 40)
+        line = pd.DataFrame(
+            [
+                {"pixels": p, **vars(predicted_carbon(law, rates, pixels=p, **at).scaled(1 / ref))}
+                for p in grid
+            ]
+        )
+        shown = shown.assign(relative=shown.total_g / ref)
+        labels = shown.groupby("resolution", as_index=False)[["pixels", "relative"]].max()
+        x = alt.X("pixels:Q", scale=LOG, title="pixels per frame (height x width; log scale)")
+        y_title = f"carbon / the law's carbon at {held['resolution']} (log scale)"
+        band = (
+            alt.Chart(line)
+            .mark_area(opacity=0.2)
+            .encode(x=x, y=alt.Y("low:Q", scale=LOG, title=y_title), y2="high:Q")
+        )
+        fitted = alt.Chart(line).mark_line(strokeDash=[4, 3]).encode(x=x, y="value:Q")
+        dots = (
+            alt.Chart(shown)
+            .mark_circle(size=60, opacity=0.8)
+            .encode(
+                x=x,
+                y="relative:Q",
+                tooltip=["resolution", "prompt_id", "total_g", "relative"],
+            )
+        )
+        text = (
+            alt.Chart(labels)
+            .mark_text(dx=0, dy=-10, baseline="bottom")
+            .encode(x=x, y="relative:Q", text="resolution:N")
+        )
+        subtitle = [
+            _law_words(law, "pixels"),
+            what,
+            "line: the law; band: its 95 % prediction interval",
+        ]
+        return (band + fitted + dots + text).properties(
+            title=alt.TitleParams(law.model, subtitle=subtitle, anchor="start"),
+            width=WIDTH,
+            height=HEIGHT,
+        )
+
+    return _panels(runs, carbon, scenario, panel, title)
 
 
 def duration_chart(
-    table: pd.DataFrame, value: str = "energy_j", note: str = ""
-) -> alt.TopLevelMixin:
-    what, unit = QUANTITIES[value]
-    title = f"{what.capitalize()} per video against duration{note}"
-    means, fit = duration_scaling(table, value)
-    if means.empty:
-        return no_data(title, "no successful cell")
-    points = (
-        alt.Chart(means)
-        .mark_circle(size=80)
-        .encode(
-            x=alt.X("video_duration_s:Q", title="video duration (s)"),
-            y=alt.Y(f"{value}:Q", title=f"{what} per video ({unit})"),
-            tooltip=["video_duration_s", value],
+    runs: pd.DataFrame, carbon: pd.DataFrame, scenario: str, reference: str = "240p"
+):
+    """Carbon per video against video duration, at the most steps and the reference resolution:
+    cells, the law and its prediction interval."""
+    title = f"Carbon per video against duration ({scenario})"
+
+    def panel(law: ModelLaws, rows: pd.DataFrame) -> alt.TopLevelMixin:
+        held = held_values(law, rows, reference)
+        shown = rows[(rows.steps == held["steps"]) & (rows.resolution == held["resolution"])]
+        height, width = law.sizes[held["resolution"]]
+        what = (
+            f"cells shown: {held['steps']} steps, {held['resolution']} ({height}x{width}), "
+            "one dot per prompt and seed"
         )
-    )
-    if fit is None:
-        return points.properties(title=f"{title} (too few durations to fit)")
-    line = (
-        alt.Chart(_fit_line(fit, "video_duration_s", means.video_duration_s.to_numpy()))
-        .mark_line(strokeDash=[4, 3])
-        .encode(x="video_duration_s:Q", y="fit:Q")
-    )
-    b = fit["video_duration_s"]
-    return (points + line).properties(
-        title=f"{title}: {b.value:.3g} {unit} per second of video (R² {fit.r2:.2f})",
-        width=420,
-        height=260,
-    )
+        if law.exponent("frames") is None:
+            why = "one duration measured" if "frames" in law.fixed else "too few cells"
+            return no_data(f"{law.model}", f"{why}: no law of frames; {what}")
+        rates = carbon_rates(rows)
+        at = {"steps": held["steps"], "pixels": height * width}
+        lo, hi = law.fit().x_range["frames"]
+        grid = np.linspace(lo, hi, 40)
+        line = pd.DataFrame(
+            [
+                {"duration_s": f / law.fps, **vars(predicted_carbon(law, rates, frames=f, **at))}
+                for f in grid
+            ]
+        )
+        x = alt.X("duration_s:Q", scale=LINEAR, title="video duration (s)")
+        band = (
+            alt.Chart(line)
+            .mark_area(opacity=0.2)
+            .encode(
+                x=x,
+                y=alt.Y("low:Q", scale=LINEAR, title="carbon per video (g CO2e)"),
+                y2="high:Q",
+            )
+        )
+        fitted = alt.Chart(line).mark_line(strokeDash=[4, 3]).encode(x=x, y="value:Q")
+        dots = (
+            alt.Chart(shown.assign(duration_s=shown.frames / law.fps))
+            .mark_circle(size=60, opacity=0.8)
+            .encode(x=x, y="total_g:Q", tooltip=["frames", "prompt_id", "total_g"])
+        )
+        subtitle = [
+            _law_words(law, "frames"),
+            what,
+            "line: the law; band: its 95 % prediction interval",
+        ]
+        return (band + fitted + dots).properties(
+            title=alt.TitleParams(law.model, subtitle=subtitle, anchor="start"),
+            width=WIDTH,
+            height=HEIGHT,
+        )
+
+    return _panels(runs, carbon, scenario, panel, title)

@@ -34,6 +34,7 @@ __all__ = [
     "check_model_entry",
     "conda_env",
     "create_backend",
+    "random_weights",
 ]
 
 
@@ -59,6 +60,20 @@ def conda_env(entry: dict) -> str:
 
         return parse_options(entry.get("options", {})).release.env_file
     return "envs/generate.yaml"
+
+
+def random_weights(entry: dict) -> bool | None:
+    """Whether a model entry generates with random weights (its videos carry no quality
+    meaning): the built-in toy backend always, diffusers with `weights: random`; None for a
+    custom backend, whose weights this package cannot know."""
+    backend = entry["backend"]
+    if backend == "latte-tiny":
+        return True
+    if backend == "diffusers":
+        return entry.get("options", {}).get("weights", "pretrained") == "random"
+    if backend == "opensora":
+        return False
+    return None
 
 
 def create_backend(name: str, options: dict, registry: dict[str, str] = REGISTRY) -> Backend:

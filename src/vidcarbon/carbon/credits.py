@@ -1,15 +1,12 @@
 """Carbon-aware generation credits (paper §4): price a video by its predicted carbon.
 
-Per model, three laws are fitted to the measured ok cells, each on the slice of the grid where
-the other two variables sit at the reference configuration:
-  steps  : y = a + b x steps          (fit_linear; rows at the reference resolution and frames)
-  pixels : y = c x pixels^alpha       (fit_power_law; rows at the reference frames and steps)
-  frames : y = c x frames^beta        (fit_power_law; rows at the reference resolution and steps)
-for y = energy_j and y = generation_duration_s. A configuration's prediction is the measured
-mean at the reference times the three laws' ratios (config over reference), its carbon follows
-Eq. 1, and credits = reference_credits x carbon / reference carbon. The low-intensity discount
-is the ratio of that carbon at the mean intensity of the lowest-intensity hours of day (the
-lowest `low_intensity_quantile` of the 24) to the carbon at the series mean.
+A configuration's energy and generation time are predicted by the model's fitted laws
+(`vidcarbon.laws`: energy and time of the whole video ~ steps^a x pixels^b x frames^f, fitted to
+all its ok cells), the same laws `findings` and `vidcarbon estimate` use; its carbon follows
+Eq. 1, and credits = reference_credits x carbon / the reference configuration's predicted
+carbon. The low-intensity discount is the ratio of that carbon at the mean intensity of the
+lowest-intensity hours of day (the lowest `low_intensity_quantile` of the 24) to the carbon at
+the series mean.
 """
 
 from __future__ import annotations
@@ -20,14 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vidcarbon.carbon.accounting import Assumptions, embodied_share_g, operational_g
+from vidcarbon.carbon.accounting import Assumptions
 from vidcarbon.carbon.embodied import ChargedHardware
 from vidcarbon.carbon.intensity import HourlySeries
 from vidcarbon.carbon.timeshift import by_period
-from vidcarbon.fits import Fit, fit_linear, fit_power_law
+from vidcarbon.errors import ConfigError
+from vidcarbon.laws import VARIABLES, CarbonRates, Interval, ModelLaws, fit_models
 
-QUANTITIES = ("energy_j", "generation_duration_s")
-LAWS = {"steps": "linear", "pixels": "power", "frames": "power"}
+QUANTITIES = {"energy_j": "energy_j", "duration_s": "generation_duration_s"}
+LAW = "power: y = c x steps^a x pixels^b x frames^f (joint, all ok cells)"
 
 
 @dataclass(frozen=True)
@@ -40,83 +38,39 @@ class Reference:
     credits: float
 
 
-@dataclass(frozen=True)
-class Law:
-    """One fitted law, or why it could not be fitted."""
-
-    model: str
-    quantity: str
-    variable: str
-    fit: Fit | None
-    reason: str | None  # set when fit is None
-
-
-def _slice(ok: pd.DataFrame, ref: Reference, variable: str) -> pd.DataFrame:
-    at = {
-        "steps": (ok.resolution == ref.resolution) & (ok.frames == ref.frames),
-        "pixels": (ok.frames == ref.frames) & (ok.steps == ref.steps),
-        "frames": (ok.resolution == ref.resolution) & (ok.steps == ref.steps),
-    }[variable]
-    return ok[at]
-
-
-def fit_laws(ok: pd.DataFrame, model: str, ref: Reference) -> dict[tuple[str, str], Law]:
-    """The three laws for both quantities of one model's ok rows."""
-    laws = {}
-    for quantity in QUANTITIES:
-        for variable, kind in LAWS.items():
-            rows = _slice(ok, ref, variable)
-            x = rows[variable].to_numpy(dtype=float)
-            y = rows[quantity].to_numpy(dtype=float)
-            fit, reason = None, None
-            if len(np.unique(x)) < 2:
-                reason = f"{len(np.unique(x))} distinct {variable} value(s) at the reference"
-            else:
-                try:
-                    fitter = fit_linear if kind == "linear" else fit_power_law
-                    fit = fitter(y, **{variable: x})
-                except ValueError as e:
-                    reason = str(e)
-            laws[(quantity, variable)] = Law(model, quantity, variable, fit, reason)
-    return laws
-
-
-def _ratio(law: Law, value: float, ref_value: float) -> float | None:
-    if value == ref_value:
-        return 1.0
-    if law.fit is None:
-        return None
-    return law.fit.predict(**{law.variable: value}) / law.fit.predict(**{law.variable: ref_value})
-
-
-def fit_rows(laws: list[Law]) -> list[dict[str, Any]]:
-    """Rows of the credit_fits table: one per coefficient (or one per law not fitted)."""
+def fit_rows(laws: dict[str, ModelLaws]) -> list[dict[str, Any]]:
+    """Rows of the credit_fits table: per model and quantity (energy, generation time), the
+    intercept and one exponent per grid variable, or why a variable has no law."""
     rows = []
-    for law in laws:
-        base = {
-            "model": law.model,
-            "quantity": law.quantity,
-            "variable": law.variable,
-            "law": LAWS[law.variable],
-        }
-        if law.fit is None:
-            rows.append({**base, "note": f"not fitted: {law.reason}"})
-            continue
-        lo, hi = law.fit.x_range[law.variable]
-        for c in law.fit.coefficients:
-            rows.append(
-                {
-                    **base,
-                    "coefficient": c.name,
-                    "value": c.value,
-                    "ci95_low": c.ci_low,
-                    "ci95_high": c.ci_high,
-                    "r2": law.fit.r2,
-                    "n": law.fit.n,
-                    "x_min": lo,
-                    "x_max": hi,
-                }
-            )
+    for model, law in laws.items():
+        for quantity, name in QUANTITIES.items():
+            base = {"model": model, "quantity": name, "law": LAW}
+            try:
+                fit = law.fit(quantity)
+            except ConfigError as exc:
+                rows.append({**base, "variable": "intercept", "note": f"not fitted: {exc}"})
+                continue
+            for variable in ("intercept", *VARIABLES):
+                if variable in law.fixed:
+                    note = f"not fitted: one value ({law.fixed[variable]:g}) in the runs"
+                    rows.append({**base, "variable": variable, "note": note})
+                    continue
+                c = fit[variable]
+                lo, hi = fit.x_range.get(variable, (None, None))
+                rows.append(
+                    {
+                        **base,
+                        "variable": variable,
+                        "coefficient": "log c" if variable == "intercept" else "exponent",
+                        "value": c.value,
+                        "ci95_low": c.ci_low,
+                        "ci95_high": c.ci_high,
+                        "r2": fit.r2,
+                        "n": fit.n,
+                        "x_min": lo,
+                        "x_max": hi,
+                    }
+                )
     return rows
 
 
@@ -134,6 +88,19 @@ def low_intensity_hours(series: HourlySeries, quantile: float) -> tuple[list[int
     return [p.period for p in low], low_mean, series.mean_g_per_kwh
 
 
+def predict_video(
+    law: ModelLaws, resolution: str, frames: int, steps: int
+) -> tuple[Interval, Interval]:
+    """Predicted energy (J) and generation time (s) of one video, with 95 % prediction
+    intervals; ConfigError if the model has no ok cell at `resolution` (its pixel size is then
+    unknown) or a law it needs was not fitted."""
+    if resolution not in law.sizes:
+        raise ConfigError(f"no ok cell at {resolution}; its pixel count is unknown")
+    height, width = law.sizes[resolution]
+    x = {"steps": steps, "pixels": height * width, "frames": frames}
+    return law.predict("energy_j", **x), law.predict("duration_s", **x)
+
+
 def credit_rows(
     runs: pd.DataFrame,
     configs: list[tuple[str, int, int]],
@@ -143,32 +110,31 @@ def credit_rows(
     assume: Assumptions,
     series: HourlySeries | None = None,
     low_quantile: float = 0.25,
-) -> tuple[list[dict[str, Any]], list[Law]]:
+) -> tuple[list[dict[str, Any]], dict[str, ModelLaws]]:
     """Credit rows per (model, resolution, frames, steps) in `configs`, and the laws used."""
-    ok = runs[runs.status == "ok"].copy()
-    ok["pixels"] = ok.height.astype(float) * ok.width.astype(float)
+    laws = fit_models(runs)
     low = low_intensity_hours(series, low_quantile) if series is not None else None
-    rows, all_laws = [], []
+    rows = []
     for model in sorted(runs.model.unique()):
-        mine = ok[ok.model == model]
-        laws = fit_laws(mine, model, ref)
-        all_laws.extend(laws.values())
-        at_ref = mine[
-            (mine.resolution == ref.resolution)
-            & (mine.frames == ref.frames)
-            & (mine.steps == ref.steps)
-        ]
-        pixels_of = mine.groupby("resolution").pixels.first().to_dict()
-        threads = at_ref.threads.dropna()
-        share = hardware.share(int(threads.iloc[0]) if len(threads) else None)
+        mine = runs[(runs.model == model) & (runs.status == "ok")]
+        threads = mine.threads.dropna()
+        embodied_g = hardware.embodied_g * hardware.share(
+            int(threads.iloc[0]) if len(threads) else None
+        )
 
-        def carbon(energy_j, duration_s, intensity, share=share):
-            emb = embodied_share_g(duration_s, hardware.embodied_g * share, assume.used_lifetime_s)
-            return operational_g(energy_j, intensity, assume.pue) + emb
+        def rates(intensity: float, embodied_g=embodied_g) -> CarbonRates:
+            return CarbonRates.of(intensity, assume.pue, embodied_g, assume.used_lifetime_s)
 
-        ref_pred = None
-        if len(at_ref):
-            ref_pred = {q: float(at_ref[q].mean()) for q in QUANTITIES}
+        law = laws.get(model)
+        reference = None
+        try:
+            if law is None:
+                raise ConfigError("no ok cell to fit laws on")
+            reference = rates(intensity_g_per_kwh).carbon_g(
+                *predict_video(law, ref.resolution, ref.frames, ref.steps)
+            )
+        except ConfigError as exc:
+            reference_note = f"reference configuration: {exc}"
         for resolution, frames, steps in configs:
             row: dict[str, Any] = {
                 "model": model,
@@ -180,53 +146,40 @@ def credit_rows(
             }
             measured = mine[
                 (mine.resolution == resolution) & (mine.frames == frames) & (mine.steps == steps)
-            ]
-            row["measured_energy_j"] = float(measured.energy_j.mean()) if len(measured) else None
-            notes = []
-            pred = {}
-            if ref_pred is None:
-                notes.append("reference configuration not measured (no ok cell)")
-            elif resolution not in pixels_of or ref.resolution not in pixels_of:
-                notes.append(f"no ok cell at {resolution}; its pixel count is unknown")
-            else:
-                for q in QUANTITIES:
-                    value = ref_pred[q]
-                    for variable, x, x_ref in (
-                        ("steps", steps, ref.steps),
-                        ("pixels", pixels_of[resolution], pixels_of[ref.resolution]),
-                        ("frames", frames, ref.frames),
-                    ):
-                        r = _ratio(laws[(q, variable)], x, x_ref)
-                        if r is None:
-                            notes.append(f"{q} {variable} law: {laws[(q, variable)].reason}")
-                            value = None
-                            break
-                        value *= r
-                    pred[q] = value
-            if pred and all(v is not None for v in pred.values()):
-                c = carbon(pred["energy_j"], pred["generation_duration_s"], intensity_g_per_kwh)
-                c_ref = carbon(
-                    ref_pred["energy_j"], ref_pred["generation_duration_s"], intensity_g_per_kwh
-                )
+            ].energy_j.dropna()
+            row["measured_energy_j"] = float(measured.mean()) if len(measured) else None
+            if reference is None:
+                rows.append({**row, "note": reference_note})
+                continue
+            try:
+                energy, duration = predict_video(law, resolution, frames, steps)
+            except ConfigError as exc:
+                rows.append({**row, "note": str(exc)})
+                continue
+            carbon = rates(intensity_g_per_kwh).carbon_g(energy, duration)
+            row.update(
+                predicted_energy_j=energy.value,
+                predicted_energy_low_j=energy.low,
+                predicted_energy_high_j=energy.high,
+                predicted_duration_s=duration.value,
+                predicted_carbon_g=carbon.value,
+                predicted_carbon_low_g=carbon.low,
+                predicted_carbon_high_g=carbon.high,
+                carbon_ratio=carbon.value / reference.value,
+                credits=ref.credits * carbon.value / reference.value,
+                note=None,
+            )
+            if row["measured_energy_j"]:
+                row["prediction_error"] = energy.value / row["measured_energy_j"] - 1
+            if low is not None:
+                hours, low_mean, series_mean = low
+                at_low = rates(low_mean).carbon_g(energy, duration).value
+                factor = at_low / rates(series_mean).carbon_g(energy, duration).value
                 row.update(
-                    predicted_energy_j=pred["energy_j"],
-                    predicted_duration_s=pred["generation_duration_s"],
-                    predicted_carbon_g=c,
-                    carbon_ratio=c / c_ref,
-                    credits=ref.credits * c / c_ref,
+                    low_intensity_hours=",".join(map(str, hours)),
+                    low_intensity_g_per_kwh=low_mean,
+                    discount_factor=factor,
+                    low_intensity_credits=row["credits"] * factor,
                 )
-                if row["measured_energy_j"]:
-                    row["prediction_error"] = pred["energy_j"] / row["measured_energy_j"] - 1
-                if low is not None:
-                    hours, low_mean, series_mean = low
-                    e, t = pred["energy_j"], pred["generation_duration_s"]
-                    factor = carbon(e, t, low_mean) / carbon(e, t, series_mean)
-                    row.update(
-                        low_intensity_hours=",".join(map(str, hours)),
-                        low_intensity_g_per_kwh=low_mean,
-                        discount_factor=factor,
-                        low_intensity_credits=row["credits"] * factor,
-                    )
-            row["note"] = "; ".join(dict.fromkeys(notes)) or None
             rows.append(row)
-    return rows, all_laws
+    return rows, laws
