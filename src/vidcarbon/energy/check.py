@@ -149,7 +149,8 @@ def check_energy(
     record = ctx.run(body)
     loads = [w for w in record["windows"] if w["name"].startswith("matmul_")]
     duration_s = sum(w["duration_s"] for w in loads)
-    meter_j = sum(w["energy_j"].get("gpu", 0.0) for w in loads) if device == "cuda" else None
+    measured = loads and all("gpu" in w["energy_j"] for w in loads)
+    meter_j = sum(w["energy_j"]["gpu"] for w in loads) if measured else None
     reference_j = readings["end_j"] - readings["start_j"] if "end_j" in readings else None
     mean_power_w = meter_j / duration_s if meter_j is not None and duration_s > 0 else None
     power_limit_w = reference.power_limit_w() if reference is not None else None

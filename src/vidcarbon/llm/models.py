@@ -149,21 +149,10 @@ def load_llm(spec: LlmSpec, device: str) -> LoadedLlm:
         model = LlamaForCausalLM(config)
         context = spec.context_tokens
     elif spec.embedded:
-        from transformers import CONFIG_MAPPING
-
         from vidcarbon.backends.tiny_parts import build_tokenizer
 
         tokenizer = build_tokenizer()
-        entry = _embedded()[spec.model]
-        values = {**copy.deepcopy(entry["config"]), **spec.architecture}
-        # the special ids of the project's tokenizer (they change no cost)
-        values.update(
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            bos_token_id=None,
-        )
-        config_class = CONFIG_MAPPING[_MODEL_TYPES[entry["class"]]]
-        model = build_random(config_class(**values), dtype, device, spec.weights_seed)
+        model = build_random(embedded_config(spec, tokenizer), dtype, device, spec.weights_seed)
         context = int(model.config.max_position_embeddings)
     else:
         from vidcarbon.weights import local_snapshot
@@ -199,6 +188,19 @@ def load_llm(spec: LlmSpec, device: str) -> LoadedLlm:
 
 # transformers model_type of each model class named in data/llm_architectures.yaml
 _MODEL_TYPES = {"LlamaForCausalLM": "llama"}
+
+
+def embedded_config(spec: LlmSpec, tokenizer):
+    """The transformers config of an embedded architecture, with `spec.architecture` applied
+    and the special ids of `tokenizer` (the project's own; they change no cost)."""
+    from transformers import CONFIG_MAPPING
+
+    entry = _embedded()[spec.model]
+    values = {**copy.deepcopy(entry["config"]), **spec.architecture}
+    values.update(
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=None
+    )
+    return CONFIG_MAPPING[_MODEL_TYPES[entry["class"]]](**values)
 
 
 def build_random(config, dtype: torch.dtype, device: str, seed: int):
