@@ -43,5 +43,8 @@ export PYTHONUNBUFFERED=1
 if [[ $gpu == 1 ]]; then
   # nothing is fetched: random weights of embedded architectures; fail fast, not by timeout
   export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+  # the warm worker forks jobs from a process that imported torch: any CUDA query there must
+  # not initialise the driver (NVML answers instead), or the forked jobs cannot use the GPU
+  export PYTORCH_NVML_BASED_CUDA_CHECK=1
 fi
 exec "$PYTHON" benchmarks/gpu_check.py "$@"
