@@ -516,9 +516,10 @@ def figures(
 def _fmt(value: float | None) -> str:
     if value is None:
         return "—"
-    if abs(value) >= 1e5 or (0 < abs(value) < 1e-3):
-        return f"{value:.3g}"
-    return f"{value:.4g}"
+    size = abs(value)
+    if size >= 1e9 or 0 < size < 1e-3:
+        return f"{value:.4g}"
+    return f"{value:,.0f}" if size >= 1000 else f"{value:.4g}"
 
 
 def markdown(rows: list[dict[str, Any]], title: str) -> str:
