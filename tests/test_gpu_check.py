@@ -15,13 +15,14 @@ from vidcarbon.gpu_check import (
     markdown,
     write,
 )
-from vidcarbon.tables import write_table
+from vidcarbon.tables import provenance, write_table
 
 H200 = "NVIDIA H200"
 WAN_ID = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
 PHASE_S = {"encode": 0.2, "denoise": 85.0, "decode": 8.0}
 PHASE_J = {"encode": 100.0, "denoise": 60_000.0, "decode": 4_000.0}
 STEP_FLOPS = 2 * 2.830017877777024e14
+META = provenance("test", ["gpu-host"], [H200])  # as collect writes them
 
 
 def write_parts(root, llm=True):
@@ -48,6 +49,7 @@ def write_parts(root, llm=True):
         "idle_power_w": 80.0,
         "power_limit_w": 700.0,
         "difference_pct": -0.2,
+        "tolerance_pct": 2.0,
         "agree": True,
         "power_in_range": True,
         "verdict": "pass",
@@ -76,21 +78,21 @@ def write_parts(root, llm=True):
         **{f"{p}_gpu_energy_j": j for p, j in PHASE_J.items()},
     }
     (root / "wan").mkdir()
-    write_table("runs", [run], root / "wan" / "runs.parquet", {})
+    write_table("runs", [run], root / "wan" / "runs.parquet", META)
     steps = [
         {**{k: run[k] for k in ("run_id", "cell_id", "model", "prompt_id", "resolution")},
          "frames": 81, "steps": 50, "seed": 0, "step_index": i, "duration_s": 1.7,
          "gpu_energy_j": 1_200.0}
         for i in range(50)
     ]  # fmt: skip
-    write_table("steps", steps, root / "wan" / "steps.parquet", {})
+    write_table("steps", steps, root / "wan" / "steps.parquet", META)
     (root / "wan-flops").mkdir()
     flops = {"model": "wan2.1-1.3b", "resolution": "480p", "frames": 81}
     write_table(
         "flops",
         [{**flops, "denoise_step_flops": int(STEP_FLOPS)}],
         root / "wan-flops" / "flops.parquet",
-        {},
+        META,
     )
     if llm:
         (root / "llm").mkdir()
@@ -119,7 +121,7 @@ def write_parts(root, llm=True):
                 ]
             )
         ]
-        write_table("llm", requests, root / "llm" / "llm.parquet", {})
+        write_table("llm", requests, root / "llm" / "llm.parquet", META)
 
 
 def one(rows, part, figure, subject=""):

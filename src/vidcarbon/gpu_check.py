@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
-from vidcarbon.tables import provenance, write_table
+from vidcarbon.tables import provenance, read_table, write_table
 
 # Published comparators: the ML.ENERGY leaderboard's text-to-video data
 # (github.com/ml-energy/leaderboard, public/data/tasks/text-to-video.json): H100 80GB, batch 1,
@@ -37,13 +35,13 @@ ML_ENERGY = {
 WAN_SHAPE = ("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", 480, 832, 81, 50)
 WAN_DENOISE_FLOPS_META = 2.830017877777024e16
 WAN_FLOPS_SOURCE = "FlopCounterMode on the meta device (benchmarks/wan_flops_meta.py)"
-TOLERANCE_PCT = 2.0
 VIDEO_PARTS = ("wan", "cogvideox", "latte")
 
 
 @dataclass(frozen=True)
 class PartStatus:
-    """How one part of the check ended: ok | failed | timed out | skipped | not run."""
+    """How one part of the check ended (ok | failed | timed out | skipped), its budget and
+    wall time in seconds, and why, where it did not end ok."""
 
     part: str
     status: str
@@ -74,8 +72,9 @@ def _ratio(a, b):
     return None if a is None or b in (None, 0) else a / b
 
 
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    return pq.read_table(path).to_pylist() if path.is_file() else []
+def _read_rows(name: str, path: Path) -> list[dict[str, Any]]:
+    """Rows of table `name` at `path` (refusing another table or schema version), or none."""
+    return read_table(name, path).to_pylist() if path.is_file() else []
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -143,7 +142,7 @@ def energy_rows(folder: Path, device: str, datasheet_tflops: dict[str, float]) -
             check.get("difference_pct"),
             "%",
             check=_verdict(check.get("agree")),
-            reference=TOLERANCE_PCT,
+            reference=check.get("tolerance_pct"),
             reference_source="allowed: within ± this",
             detail=check.get("detail") if verdict != "pass" else None,
             **common,
@@ -480,10 +479,10 @@ def figures(
     matmul = next(
         (r["value"] for r in rows if r["figure"] == "matmul throughput" and r["value"]), None
     )
-    runs = {part: _read_rows(parts_dir / part / "runs.parquet") for part in VIDEO_PARTS}
+    runs = {part: _read_rows("runs", parts_dir / part / "runs.parquet") for part in VIDEO_PARTS}
     videos = {}
     for part in VIDEO_PARTS:
-        steps = _read_rows(parts_dir / part / "steps.parquet")
+        steps = _read_rows("steps", parts_dir / part / "steps.parquet")
         videos[part] = [
             row
             for run in runs[part]
@@ -500,11 +499,11 @@ def figures(
         ]
     wan_run = next(iter(runs["wan"]), None)
     wan_id = model_ids.get(wan_run["model"]) if wan_run else None
-    flops = _read_rows(parts_dir / "wan-flops" / "flops.parquet")
+    flops = _read_rows("flops", parts_dir / "wan-flops" / "flops.parquet")
     ordered = [
         ("wan", videos["wan"]),
         ("wan-flops", flops_rows(wan_run, wan_id, flops, matmul, datasheet_tflops)),
-        ("llm", llm_rows(_read_rows(parts_dir / "llm" / "llm.parquet"), device)),
+        ("llm", llm_rows(_read_rows("llm", parts_dir / "llm" / "llm.parquet"), device)),
         ("cogvideox", videos["cogvideox"]),
         ("latte", videos["latte"]),
     ]
