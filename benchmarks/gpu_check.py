@@ -4,10 +4,10 @@ Run it through `benchmarks/gpu_check.sh` (which installs the carried wheels on a
 `--help` lists the options. Parts, in order (budgets in seconds, capped by what is left of
 `--total-s`):
 
-  energy     idle_baseline + energy_check: the meter against the NVML energy counter  (40)
-  wan        Wan2.1-T2V-1.3B, full size, random weights, 480x832, 81 frames, 50 steps (165)
-  llm        Llama-2-13B, full size, random weights, one request per dataset           (95)
-  wan-flops  count_flops at Wan2.1's shape: the FLOPs bound of its denoising            (45)
+  energy     idle_baseline + energy_check: the meter against the NVML energy counter  (35)
+  wan        Wan2.1-T2V-1.3B, full size, random weights, 480x832, 81 frames, 50 steps (180)
+  llm        Llama-2-13B, full size, random weights, one request per dataset           (90)
+  wan-flops  count_flops at Wan2.1's shape: the FLOPs bound of its denoising            (40)
   cogvideox  CogVideoX-2b at 480x720, 49 frames (if at least 60 s are left)            (100)
   latte      Latte-1 at 512x512 and the paper's 2 s 240p cell (if 60 s are left)        (90)
 
@@ -59,17 +59,17 @@ PARTS = (
         "wan",
         ("results/idle/{device}.json", "results/energy_check/{device}.json"),
         ("results/idle/{device}.json", "results/energy_check/{device}.json"),
-        40,
+        35,
     ),
     Part(
         "wan",
         "wan",
         ("results/runs.parquet",),
         ("results/runs.parquet", "results/steps.parquet", "results/traces.parquet"),
-        165,
+        180,
     ),
-    Part("llm", "wan", ("results/llm.parquet",), ("results/llm.parquet",), 95),
-    Part("wan-flops", "wan", ("results/flops.parquet",), ("results/flops.parquet",), 45),
+    Part("llm", "wan", ("results/llm.parquet",), ("results/llm.parquet",), 90),
+    Part("wan-flops", "wan", ("results/flops.parquet",), ("results/flops.parquet",), 40),
     Part(
         "cogvideox",
         "cogvideox",

@@ -89,7 +89,7 @@ def energy_rows(folder: Path, device: str, datasheet_tflops: dict[str, float]) -
     component = "gpu" if device == "cuda" else "cpu"
     names = record.get("device_names") or idle.get("device_names") or {}
     name = names.get(component)
-    subject = f"{check.get('matrix_size', '?')}^3 {check.get('dtype', '?')} matmul load"
+    subject = f"{check['matrix_size']}^3 {check['dtype']} matmul load" if check else "matmul load"
     peak = datasheet_tflops.get(name)
     common = {"device_name": name}
     verdict = check.get("verdict")
