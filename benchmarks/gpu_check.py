@@ -333,9 +333,13 @@ def main(argv: list[str]) -> int:
             archive(args.work, args.out)
         except Exception:  # noqa: BLE001 - a broken summary must not stop the next part
             log(f"summary failed:\n{traceback.format_exc()}")
-    summary = args.out / "gpu_check.md"
-    if summary.is_file():  # the figures in the command's output too
-        print(summary.read_text(), flush=True)
+    table = args.out / "gpu_check.parquet"
+    if table.is_file():  # the main figures in the command's output too
+        import pyarrow.parquet as pq
+
+        from vidcarbon.gpu_check import brief
+
+        print(brief(pq.read_table(table).to_pylist()), flush=True)
     failed = [s.part for s in statuses if s.status not in ("ok", "skipped")]
     log(f"done in {time.time() - started:.0f} s; parts not ok: {failed or 'none'}")
     return 1 if failed else 0

@@ -11,6 +11,7 @@ import pytest
 from vidcarbon.gpu_check import (
     WAN_DENOISE_FLOPS_META,
     PartStatus,
+    brief,
     figures,
     markdown,
     write,
@@ -211,3 +212,13 @@ def test_the_table_is_written_with_its_provenance(rows, tmp_path):
         "| wan | wan2.1-1.3b 480p (480x832), 81 frames (5.0625 s), 50 steps "
         "| GPU energy per video | 64,100 | J | 64,672 (ML.ENERGY" in text
     )
+
+
+def test_the_printed_brief_keeps_the_main_figures_short(rows):
+    text = brief(rows)
+    lines = text.splitlines()
+    assert any("GPU energy per video" in line and "(ref 64,672)" in line for line in lines)
+    assert any("decode GPU energy per token" in line for line in lines)
+    assert not any(" denoise time " in line or "input tokens" in line for line in lines)
+    # a whole GPU run's brief must fit in the last 12,000 characters of a command's output
+    assert len(lines) < len(rows) and max(map(len, lines)) < 160

@@ -541,6 +541,36 @@ def markdown(rows: list[dict[str, Any]], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# left out of the command's printed summary (gpu_check.md has them): the per-phase details
+# whose totals are printed, and the LLM's inputs
+_DETAILS = {
+    *(f"{phase} time" for phase in ("encode", "denoise", "decode")),
+    *(f"{p} {w} energy" for p in ("encode", "denoise", "decode") for w in ("GPU", "CPU")),
+    "warm-up time",
+    "model build time (load)",
+    "energy per video, all components",
+    "net energy per video",
+    "input tokens",
+    "prefill tokens/s",
+}
+
+
+def brief(rows: list[dict[str, Any]]) -> str:
+    """The main figures, one short line each, for the command's output."""
+    lines = []
+    for r in rows:
+        figure = r["figure"]
+        if figure in _DETAILS:
+            continue
+        reference = "" if r["reference"] is None else f" (ref {_fmt(r['reference'])})"
+        check = f", {r['check']}" if r["check"] else ""
+        lines.append(
+            f"{r['part']:<9} {r['subject'][:44]:<44} {figure[:40]:<40} "
+            f"{_fmt(r['value'])} {r['unit']}{reference} [{r['status']}{check}]"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write(
     rows: list[dict[str, Any]],
     out_dir: str | Path,
