@@ -4,7 +4,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install run test lint pytest dryrun clean readme-images quality-env test-quality
+.PHONY: install run test lint pytest dryrun clean readme-images quality-env test-quality \
+	gpu-check gpu-check-cpu gpu-check-wheels
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -60,3 +61,16 @@ quality-env: $(QSTAMP)
 # VBench tests with random placeholder weights (not part of `make test`: see docs/quality.md).
 test-quality: $(STAMP) $(QSTAMP)
 	VIDCARBON_QUALITY_PYTHON=$(abspath $(QVENV))/bin/python pytest -ra -m vbench tests/quality
+
+# The GPU check (docs/benchmarks.md): the real pipeline on one CUDA GPU in six minutes. On a
+# GPU machine without network it needs no venv, only the wheels of gpu-check-wheels in .whl/.
+GPU_CHECK_OUT ?= gpu-check
+
+gpu-check:
+	bash benchmarks/gpu_check.sh --out $(GPU_CHECK_OUT)
+
+gpu-check-cpu: $(STAMP)
+	bash benchmarks/gpu_check.sh --cpu --out $(GPU_CHECK_OUT)
+
+gpu-check-wheels: $(STAMP)
+	bash benchmarks/gpu_check_wheels.sh

@@ -185,6 +185,7 @@ def test_config_rejects_an_unknown_dataset_naming_key_value_and_allowed(tmp_path
         "hidden_size": 64,
         "layers": 2,
         "chat": False,
+        "architecture": {},
     }
     assert set(config["llm"]["output_tokens"]["target"]) == set(datasets.DATASETS)
     assert config["comparison"] == {"intensities_g_per_kwh": {"paper-100g": 100}}

@@ -28,6 +28,12 @@ class FakeGPUs:
     def get_name(self, index):
         return "Fake H100"
 
+    def get_uuid(self, index):
+        return f"GPU-fake-meter-{index}"
+
+    def get_compute_process_ids(self, index):  # nothing else runs on this GPU
+        return []
+
     def supports_get_total_energy_consumption(self, index):
         return self.energy_counter
 

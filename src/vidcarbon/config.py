@@ -13,6 +13,7 @@ import yaml
 from vidcarbon import grid
 from vidcarbon.backends import check_backend, check_model_entry
 from vidcarbon.errors import ConfigError
+from vidcarbon.llm.models import check_spec as check_llm_spec
 from vidcarbon.prompts import Prompt, read_prompts
 
 
@@ -81,6 +82,11 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     for name, model in config["models"].items():
         try:
             check_model_entry(name, model, sorted(requests[name]), config)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    for name, spec in (config.get("llm") or {}).get("models", {}).items():
+        try:
+            check_llm_spec(name, spec)
         except ConfigError as exc:
             problems.append(str(exc))
     if problems:

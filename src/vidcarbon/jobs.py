@@ -139,3 +139,24 @@ def idle_baseline(measurement: dict[str, Any], duration_s: float, record_path: s
     record = measure_idle(Measurement(**measurement), duration_s)
     write_json_atomic(record_path, record)
     return record
+
+
+def energy_check(
+    measurement: dict[str, Any],
+    load: dict[str, int],
+    idle_record_path: str,
+    record_path: str,
+    log_path: str,
+):
+    """The meter against the device's own energy counter (vidcarbon.energy.check), in this
+    process; `load`: matrix_size, matmuls (per window), windows."""
+    from vidcarbon.energy.check import check_energy
+    from vidcarbon.generation import Measurement
+
+    setup_logging(log_path)
+    idle = read_json(idle_record_path)
+    idle_w = idle.get("idle_power_w", {}).get("gpu") if idle["status"] == "ok" else None
+    record = check_energy(Measurement(**measurement), idle_w, **load)
+    logging.getLogger(__name__).info("energy check: %s", record["check"])
+    write_json_atomic(record_path, record)
+    return record

@@ -682,7 +682,37 @@ QUALITY = pa.schema(
     ]
 )
 
+# One row per figure of the GPU check (vidcarbon.gpu_check, benchmarks/gpu_check.sh).
+GPU_CHECK = pa.schema(
+    [
+        column(
+            "part",
+            pa.string(),
+            "part of the check: energy | wan | wan-flops | llm | cogvideox | latte",
+            False,
+        ),
+        column(
+            "subject", pa.string(), "what the figure is about: a load, a cell, a dataset", False
+        ),
+        column("figure", pa.string(), "what was measured", False),
+        column("value", pa.float64(), "the figure, in `unit` (null: not measured)"),
+        column("unit", pa.string(), "unit of value and reference"),
+        column(
+            "status",
+            pa.string(),
+            "measured | not measured | failed | oom | killed | timed out | skipped | ok (a part)",
+            False,
+        ),
+        column("check", pa.string(), "pass | fail, where the figure is checked against a bound"),
+        column("reference", pa.float64(), "the published or expected figure it is compared with"),
+        column("reference_source", pa.string(), "where the reference comes from"),
+        column("detail", pa.string(), "how the figure was obtained, or why it is missing"),
+        column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+    ]
+)
+
 SCHEMAS: dict[str, pa.Schema] = {
+    "gpu_check": GPU_CHECK,
     "runs": RUNS,
     "steps": STEPS,
     "traces": TRACES,

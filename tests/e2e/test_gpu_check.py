@@ -1,0 +1,160 @@
+"""The GPU check's command in its CPU mode (tiny models, real Snakemake, real rules): every part
+runs in its own budget, one that runs out of time leaves the others, and the figures table and
+the archive come back in the layout a GPU run writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from tests.conftest import REPO
+from vidcarbon.tables import GPU_CHECK
+
+pytestmark = pytest.mark.e2e
+OUTPUTS = {"gpu_check.log", "gpu_check.parquet", "gpu_check.md", "gpu_check_tables.tar.gz"}
+
+
+def gpu_check(tmp_path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    out, work = tmp_path / "out", tmp_path / "work"
+    return subprocess.run(
+        ["bash", str(REPO / "benchmarks" / "gpu_check.sh"), "--out", str(out), "--work", str(work)]
+        + list(args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
+
+
+def figures(tmp_path) -> tuple[list[dict], dict[str, str]]:
+    table = pq.read_table(tmp_path / "out" / "gpu_check.parquet")
+    meta = {k.decode(): v.decode() for k, v in table.schema.metadata.items()}
+    return table.to_pylist(), meta
+
+
+def value(rows, part, figure, subject=None) -> float | None:
+    (row,) = [
+        r
+        for r in rows
+        if r["part"] == part
+        and r["figure"] == figure
+        and (subject is None or subject in r["subject"])
+    ]
+    return row["value"]
+
+
+@pytest.fixture(scope="module")
+def cpu_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("gpu-check")
+    proc = gpu_check(tmp_path, "--cpu")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return tmp_path
+
+
+def test_cpu_mode_runs_every_part_in_order(cpu_run):
+    assert {p.name for p in (cpu_run / "out").iterdir()} == OUTPUTS
+    rows, meta = figures(cpu_run)
+    parts = json.loads(meta["vidcarbon.gpu_check.parts"])
+    assert [(p["part"], p["status"]) for p in parts] == [
+        (name, "ok") for name in ("energy", "wan", "llm", "wan-flops", "cogvideox", "latte")
+    ]
+    assert all(p["wall_s"] <= p["budget_s"] for p in parts)
+    assert meta["vidcarbon.gpu_check.mode"].startswith("cpu")
+    assert meta["vidcarbon.table"] == "gpu_check" and len(meta["vidcarbon.git_commit"]) == 40
+    assert [
+        f.name for f in pq.read_schema(cpu_run / "out" / "gpu_check.parquet")
+    ] == GPU_CHECK.names
+
+
+def test_the_figures_come_from_the_parts_tables(cpu_run):
+    rows, _ = figures(cpu_run)
+    runs = pq.read_table(cpu_run / "work" / "parts" / "wan" / "runs.parquet").to_pylist()
+    (run,) = runs
+    assert (run["height"], run["width"], run["frames"], run["steps"]) == (32, 48, 5, 2)
+    phases = sum(run[f"{p}_cpu_energy_j"] for p in ("encode", "denoise", "decode"))
+    assert value(rows, "wan", "CPU energy per video") == pytest.approx(phases)
+    assert value(rows, "wan", "time per video") == pytest.approx(run["generation_duration_s"])
+    steps = pq.read_table(cpu_run / "work" / "parts" / "wan" / "steps.parquet").to_pylist()
+    assert value(rows, "wan", "step time, mean") == pytest.approx(
+        sum(s["duration_s"] for s in steps) / 2
+    )
+    # the GPU-only figures say why they are missing
+    difference = [r for r in rows if r["figure"] == "meter minus counter"][0]
+    assert difference["value"] is None and difference["status"] == "not measured"
+    assert value(rows, "energy", "matmul throughput") > 0
+    # the LLM part answered each dataset at the CPU mode's fixed targets
+    targets = yaml.safe_load((REPO / "config/gpu-check/cpu/wan.yaml").read_text())["llm"]
+    for dataset, tokens in targets["output_tokens"]["target"].items():
+        assert value(rows, "llm", "output tokens", f" {dataset}") == tokens
+        assert value(rows, "llm", "decode CPU energy per token", f" {dataset}") > 0
+    # Latte's two cells: its native shape and the paper's 2 s 240p cell, both 16 frames at 8 fps
+    latte = {r["subject"] for r in rows if r["part"] == "latte" and r["figure"] == "time per video"}
+    assert latte == {
+        "latte-1 480p (32x32), 16 frames (2 s), 2 steps",
+        "latte-1 240p (32x48), 16 frames (2 s), 2 steps",
+    }
+    flops = value(rows, "wan-flops", "denoising FLOPs")
+    assert flops > 0 and value(rows, "wan-flops", "utilisation of the matmul rate") > 0
+
+
+def test_the_archive_and_the_summary_hold_every_part(cpu_run):
+    with tarfile.open(cpu_run / "out" / "gpu_check_tables.tar.gz") as tar:
+        names = set(tar.getnames())
+    for kept in ("wan/runs.parquet", "llm/llm.parquet", "wan-flops/flops.parquet"):
+        assert f"parts/{kept}" in names
+    assert "parts/energy/energy_check_cpu.json" in names
+    assert not [n for n in names if n.endswith((".mp4", ".pt"))]
+    rows, _ = figures(cpu_run)
+    table_lines = [
+        line
+        for line in (cpu_run / "out" / "gpu_check.md").read_text().splitlines()
+        if line[:2] == "| "
+    ]
+    assert len(table_lines) == len(rows) + 1  # a header, then one line per figure
+
+
+def test_a_part_out_of_time_leaves_the_next_part_and_the_earlier_tables(tmp_path):
+    proc = gpu_check(tmp_path, "--cpu", "--parts", "energy,wan,llm", "--budget", "wan=3")
+    assert proc.returncode == 1  # a part did not finish
+    rows, meta = figures(tmp_path)
+    statuses = {p["part"]: p["status"] for p in json.loads(meta["vidcarbon.gpu_check.parts"])}
+    assert statuses == {"energy": "ok", "wan": "timed out", "llm": "ok"}
+    wan = [r for r in rows if r["part"] == "wan" and r["subject"] != "the part"]
+    assert wan and {r["status"] for r in wan} == {"timed out"}
+    assert {r["value"] for r in wan} == {None}
+    assert value(rows, "llm", "output tokens", " alpaca") == 8
+    assert value(rows, "energy", "matmul throughput") > 0
+    log = (tmp_path / "out" / "gpu_check.log").read_text()
+    assert re.search(r"part wan: timed out in [0-9.]+ s", log)
+
+
+def test_dry_run_builds_every_part_of_the_gpu_configs(tmp_path):
+    proc = gpu_check(tmp_path, "--dry-run")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    log = (tmp_path / "out" / "gpu_check.log").read_text()
+    for part in ("energy", "wan", "llm", "wan-flops", "cogvideox", "latte"):
+        assert f"part {part}: ok" in log
+    # the GPU configs at full size: Wan's 81 frames of 480x832 and the energy check on cuda
+    assert "480p_f81_s50_seed0" in log and "results/energy_check/cuda.json" in log
+
+
+def test_the_wheel_list_pins_one_version_of_each_package():
+    lines = [
+        line.strip()
+        for line in (REPO / "benchmarks" / "gpu_check_wheels.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    names = [line.split("==")[0].lower().replace("_", "-") for line in lines]
+    assert all(re.fullmatch(r"[A-Za-z0-9._-]+==[0-9][0-9A-Za-z.+-]*", line) for line in lines)
+    assert len(set(names)) == len(names)
+    assert {"snakemake", "zeus", "diffusers", "jsonschema", "imageio-ffmpeg"} <= set(names)
+    # what the GPU machine already has must not travel: two versions stop the install
+    assert not {"torch", "transformers", "numpy", "pyarrow", "pandas"} & set(names)
