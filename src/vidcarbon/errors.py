@@ -15,3 +15,7 @@ class BackendUnavailable(VidcarbonError):
 
 class SchemaMismatch(VidcarbonError):
     """A Parquet table does not have the schema (or schema version) this package expects."""
+
+
+class MergeError(VidcarbonError):
+    """`vidcarbon merge` cannot merge these files into that output (missing, or unsafe)."""

@@ -53,5 +53,6 @@ rule collect_quality:
         "../../envs/analysis.yaml"
     params:
         config_hash=vc.config_hash(config["quality"]),
+        study=study_param(),
     script:
         "../scripts/collect_quality.py"
