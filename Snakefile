@@ -5,7 +5,12 @@ import sys
 from pathlib import Path
 
 from vidcarbon.cluster import export_source
-from vidcarbon.config import DEFAULT_CONFIG, in_workdir, prepare_config, read_config_file
+from vidcarbon.config import (
+    DEFAULT_CONFIG,
+    in_workdir,
+    prepare_config,
+    read_config_file,
+)
 
 # Jobs in conda envs (--sdm conda, envs/*.yaml) import vidcarbon from this checkout.
 export_source(str(Path(workflow.basedir) / "src"))
@@ -27,7 +32,10 @@ STUDY, PICKED = prepare_config(
 )
 print(STUDY.describe(config), file=sys.stderr)
 if PICKED:
-    print(f"vidcarbon: not set, picked from the grid: {'; '.join(PICKED)}", file=sys.stderr)
+    print(
+        f"vidcarbon: not set, picked from the grid: {'; '.join(PICKED)}",
+        file=sys.stderr,
+    )
 # Every table row carries the study (vidcarbon.tables); jobs inherit the environment.
 os.environ.update(STUDY.environment())
 

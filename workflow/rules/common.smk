@@ -24,7 +24,8 @@ def measurement_params():
 def study_param():
     """The study, as a param of the local rules that start a table from job records: they
     rerun (cheaply) when it changes, so every table of one results/ names one study; the
-    tables derived from theirs follow. Rows are stamped from the environment (Snakefile)."""
+    tables derived from theirs follow. Rows are stamped from the environment (Snakefile).
+    """
     return [STUDY.name, STUDY.hash]
 
 
