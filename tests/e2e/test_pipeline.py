@@ -184,7 +184,7 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
         for t in tables
     }
     assert hashes.pop("flops") == {first_hash}
-    ((second_hash,),) = {tuple(h) for h in hashes.values()}
+    ((second_hash,),) = {tuple(h) for h in hashes.values() if h}  # some tables have no rows
     assert second_hash != first_hash
 
     # (b) a parameter that only a downstream rule uses reruns no encode or generate job; it
