@@ -56,3 +56,14 @@ def test_shape_steps_and_crop(generator, embeddings):
     assert tuple(latents.shape) == (1, 4, 3, 30, 54)
     frames = generator.decode(latents, shape)
     assert frames.shape == (3, 240, 426, 3) and frames.dtype == np.uint8
+
+
+def test_plain_convolutions_only_inside_the_decode():
+    import torch
+
+    from vidcarbon.backends.tiny_parts import plain_cpu_convolutions
+
+    assert torch.backends.mkldnn.enabled
+    with plain_cpu_convolutions():
+        assert not torch.backends.mkldnn.enabled
+    assert torch.backends.mkldnn.enabled

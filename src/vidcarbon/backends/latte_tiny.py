@@ -15,7 +15,12 @@ import numpy as np
 import torch
 
 from vidcarbon.backends.base import VideoShape
-from vidcarbon.backends.tiny_parts import LATENT_CHANNELS, TinyDiffusionBackend, to_uint8_frames
+from vidcarbon.backends.tiny_parts import (
+    LATENT_CHANNELS,
+    TinyDiffusionBackend,
+    plain_cpu_convolutions,
+    to_uint8_frames,
+)
 from vidcarbon.grid import latent_size
 
 VAE_DOWNSAMPLE = 8
@@ -130,7 +135,8 @@ class LatteTiny(TinyDiffusionBackend):
     @torch.inference_mode()
     def decode(self, latents: torch.Tensor, shape: VideoShape) -> np.ndarray:
         frames = latents.shape[2]
-        video = self.pipe.decode_latents(latents, video_length=frames, decode_chunk_size=frames)
+        with plain_cpu_convolutions():
+            video = self.pipe.decode_latents(latents, video_length=frames, decode_chunk_size=frames)
         video = self.pipe.video_processor.postprocess_video(video=video, output_type="np")[0]
         return to_uint8_frames(video, shape.height, shape.width)
 
