@@ -19,6 +19,7 @@ import yaml
 from tests.conftest import REPO, SNAKEFILE, SNAKEMAKE, small_config
 from tests.test_prompts import NASTY
 from vidcarbon.prompts import read_prompts
+from vidcarbon.summary import summarise
 from vidcarbon.tables import read_table
 from vidcarbon.video import read_mp4
 
@@ -292,3 +293,12 @@ def test_failed_cells_are_recorded_and_the_rest_goes_on(workdir):
     errors = quality[(quality.model == "flaky") & (quality.steps == 2)].error
     assert errors.str.contains("generation ended with status 'oom'").all()
     assert set(quality[quality.model == "latte-tiny"].status) == {"ok"}
+
+    # the summary's retry command reruns exactly the failed cells (and what reads them)
+    summary = summarise(workdir.path / "results").splitlines()
+    assert summary[0] == "vidcarbon: video cells 4 ok, 1 killed, 1 oom"
+    (retry,) = [line for line in summary if line.startswith("  retry the 2 failed: ")]
+    command = retry.split(": ", 1)[1].split()
+    assert command[:4] == ["snakemake", "--cores", "all", "--forcerun"]
+    planned = job_counts(workdir.snakemake("-n", *command[3:], env=env).stdout)
+    assert planned["generate"] == 2 and planned["score_quality"] == 2

@@ -70,9 +70,10 @@ def start_slurm_run(
 ) -> subprocess.Popen:
     """`snakemake --profile slurm [--configfile ...]` from the working directory, as a user
     types it (the profile alone runs the paper's study; configfile=None leaves it so)."""
+    # last: --configfile takes every argument up to the next option, targets included
     chosen = ["--configfile", configfile] if configfile else []
     return subprocess.Popen(
-        [SNAKEMAKE, "-s", str(SNAKEFILE), "--profile", "slurm", *chosen, *args],
+        [SNAKEMAKE, "-s", str(SNAKEFILE), "--profile", "slurm", *args, *chosen],
         cwd=workdir.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -106,12 +107,17 @@ def slurm_jobs() -> dict[str, dict[str, str]]:
     return jobs
 
 
-def wait_for_running(comment: str, timeout_s: float = 120) -> str:
-    """The id of the first RUNNING job whose comment names `comment`."""
+def wait_for_running(comment: str, workdir: Workdir, timeout_s: float = 120) -> str:
+    """The id of the first RUNNING job of `workdir` whose comment names `comment` (other
+    runs may share the test cluster)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for job_id, job in slurm_jobs().items():
-            if job["JobState"] == "RUNNING" and comment in job.get("Comment", ""):
+            if (
+                job["JobState"] == "RUNNING"
+                and comment in job.get("Comment", "")
+                and job.get("WorkDir") == str(workdir.path)
+            ):
                 return job_id
         time.sleep(0.2)
     raise AssertionError(f"no running SLURM job for {comment} after {timeout_s} s")
@@ -179,7 +185,7 @@ def cancel_the_generation(workdir: Workdir, retries: int) -> tuple[int, str, str
     """Run one cell through SLURM, `scancel` its generation job once it runs; the run's exit
     status, the cancelled job's id and the run's output."""
     proc = start_slurm_run(workdir, "--retries", str(retries), "results/runs.parquet")
-    job_id = wait_for_running("generate")
+    job_id = wait_for_running("generate", workdir)
     subprocess.run(["scancel", job_id], check=True)
     out = finish(proc)
     return proc.returncode, job_id, out
