@@ -20,16 +20,19 @@ install: $(STAMP)
 # progress line, anything unusual, and the summary. A lock left by a killed run is removed
 # first, when no Snakemake runs in this directory (`make unlock` alone does only that).
 run: $(STAMP)
-	@vidcarbon unlock
+	@vidcarbon unlock --quiet
 	@set -o pipefail; status=0; \
 	snakemake --cores all --quiet rules host reason 2>&1 | vidcarbon progress || status=$$?; \
 	if [ $$status -eq 0 ]; then \
 	  snakemake --report results/report.html 2>&1 | vidcarbon progress --no-banner || status=$$?; \
 	fi; \
-	vidcarbon summary; exit $$status
+	if [ $$status -eq 0 ]; then vidcarbon summary; else \
+	  echo "vidcarbon: the run stopped (the error is above); fix it and \`make run\` again:" \
+	    "completed jobs are kept"; fi; \
+	exit $$status
 
 unlock: $(STAMP)
-	vidcarbon unlock
+	@vidcarbon unlock
 
 summary: $(STAMP)
 	vidcarbon summary

@@ -32,10 +32,11 @@ def main(argv: list[str] | None = None) -> int:
         "summary", help="cells ok/failed, where the results are, headline findings"
     )
     summary.add_argument("--results", type=Path, default=Path("results"))
-    commands.add_parser(
+    unlock = commands.add_parser(
         "unlock",
         help="remove Snakemake's lock on this directory if no Snakemake process runs in it",
     )
+    unlock.add_argument("--quiet", action="store_true", help="say nothing when there is no lock")
     progress = commands.add_parser(
         "progress", help="condense Snakemake's output read from stdin (make run uses it)"
     )
@@ -100,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         from vidcarbon.locks import unlock_if_stale
 
         free, message = unlock_if_stale()
-        if message:
-            print(f"vidcarbon unlock: {message}", file=sys.stderr)
+        if message or not args.quiet:
+            print(f"vidcarbon unlock: {message or 'no lock on this directory'}", file=sys.stderr)
         return 0 if free else 1
     if args.command == "progress":
         from vidcarbon.progress import main as condense

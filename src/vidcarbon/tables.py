@@ -711,7 +711,9 @@ def describe_file(path: str | Path) -> str:
     for field in schema:
         description = (field.metadata or {}).get(b"description", b"").decode().replace("|", "\\|")
         lines.append(f"| `{field.name}` | {field.type} | {description} |")
-    provenance = {k: v for k, v in meta.items() if k.startswith("vidcarbon.")}
+    provenance = {
+        k: v for k, v in meta.items() if k.startswith("vidcarbon.") and k != "vidcarbon.table"
+    }
     if provenance:
         lines += ["", "| provenance | value |", "|---|---|"]
         for key, value in provenance.items():
