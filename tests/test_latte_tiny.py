@@ -58,12 +58,15 @@ def test_shape_steps_and_crop(generator, embeddings):
     assert frames.shape == (3, 240, 426, 3) and frames.dtype == np.uint8
 
 
-def test_plain_convolutions_only_inside_the_decode():
-    import torch
+def test_the_vae_decodes_one_frame_at_a_time(generator, monkeypatch):
+    """So decoding grows linearly with the frame count (a batch of all frames does not)."""
+    batches = []
+    decode = generator.pipe.vae.decode
 
-    from vidcarbon.backends.tiny_parts import plain_cpu_convolutions
+    def counting(latents, *args, **kwargs):
+        batches.append(latents.shape[0])
+        return decode(latents, *args, **kwargs)
 
-    assert torch.backends.mkldnn.enabled
-    with plain_cpu_convolutions():
-        assert not torch.backends.mkldnn.enabled
-    assert torch.backends.mkldnn.enabled
+    monkeypatch.setattr(generator.pipe.vae, "decode", counting)
+    frames = generator.decode(torch.randn(1, 4, 5, 18, 32), VideoShape(5, 144, 256))
+    assert batches == [1] * 5 and frames.shape == (5, 144, 256, 3)

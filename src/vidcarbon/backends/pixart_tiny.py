@@ -15,12 +15,7 @@ import numpy as np
 import torch
 
 from vidcarbon.backends.base import VideoShape
-from vidcarbon.backends.tiny_parts import (
-    LATENT_CHANNELS,
-    TinyDiffusionBackend,
-    plain_cpu_convolutions,
-    to_uint8_frames,
-)
+from vidcarbon.backends.tiny_parts import LATENT_CHANNELS, TinyDiffusionBackend, to_uint8_frames
 from vidcarbon.grid import latent_size
 
 VAE_DOWNSAMPLE = 8
@@ -125,8 +120,7 @@ class PixArtTiny(TinyDiffusionBackend):
     def decode(self, latents: torch.Tensor, shape: VideoShape) -> np.ndarray:
         """uint8 frames (1, height, width, 3), centre-cropped from the latent's padded size."""
         vae = self.pipe.vae
-        with plain_cpu_convolutions():
-            image = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
+        image = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
         image = self.pipe.image_processor.postprocess(image, output_type="np")
         return to_uint8_frames(image, shape.height, shape.width)
 

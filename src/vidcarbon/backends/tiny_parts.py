@@ -4,7 +4,6 @@ downsampling, seeded initialisation and device/dtype placement."""
 
 from __future__ import annotations
 
-import contextlib
 import string
 
 import torch
@@ -91,21 +90,6 @@ def tiny_vae():
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
     )
-
-
-@contextlib.contextmanager
-def plain_cpu_convolutions():
-    """Run the toy VAE's convolutions with PyTorch's own CPU kernel instead of oneDNN's.
-
-    oneDNN is slow on 4-channel layers: it took about twice the CPU time of PyTorch's kernel
-    to decode 16 frames at 360p (torch 2.13, 1 thread), with the same result to 1e-5. A
-    no-op on GPUs."""
-    before = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = before
 
 
 def place(modules, device: str, dtype: torch.dtype) -> None:
