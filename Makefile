@@ -3,9 +3,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(abspath $(BIN)):$(PATH)
+SHELL := /bin/bash
 
-.PHONY: install run test lint pytest dryrun clean readme-images quality-env test-quality \
-	gpu-check gpu-check-cpu gpu-check-wheels
+.PHONY: install run unlock summary test lint pytest dryrun clean readme-images quality-env \
+	test-quality gpu-check gpu-check-cpu gpu-check-wheels
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -15,9 +16,26 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Snakemake's job-by-job log goes to .snakemake/log/; the console gets the planned jobs, a
+# progress line, anything unusual, and the summary. A lock left by a killed run is removed
+# first, when no Snakemake runs in this directory (`make unlock` alone does only that).
 run: $(STAMP)
-	snakemake --cores all
-	snakemake --report results/report.html
+	@vidcarbon unlock --quiet
+	@set -o pipefail; status=0; \
+	snakemake --cores all --quiet rules host reason 2>&1 | vidcarbon progress || status=$$?; \
+	if [ $$status -eq 0 ]; then \
+	  snakemake --report results/report.html 2>&1 | vidcarbon progress --no-banner || status=$$?; \
+	fi; \
+	if [ $$status -eq 0 ]; then vidcarbon summary; else \
+	  echo "vidcarbon: the run stopped (the error is above); fix it and \`make run\` again:" \
+	    "completed jobs are kept"; fi; \
+	exit $$status
+
+unlock: $(STAMP)
+	@vidcarbon unlock
+
+summary: $(STAMP)
+	vidcarbon summary
 
 dryrun: $(STAMP)
 	snakemake -n
@@ -25,7 +43,7 @@ dryrun: $(STAMP)
 lint: $(STAMP)
 	ruff check .
 	ruff format --check .
-	snakefmt --check workflow
+	snakefmt --check Snakefile workflow
 	snakemake --lint
 
 pytest: $(STAMP)

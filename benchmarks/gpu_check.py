@@ -128,7 +128,6 @@ def snakemake_command(part: Part, args, device: str) -> list[str]:
         str(args.work),
         "--configfile",
         *config_files(part, args.cpu),
-        "--replace-workflow-config",
         *(["--dry-run"] if args.dry_run else []),
         *[t.format(device=device) for t in part.targets],
     ]

@@ -5,7 +5,14 @@ import yaml
 
 from tests.conftest import REPO, SCHEMA, small_config
 from vidcarbon.carbon.settings import carbon_settings
-from vidcarbon.config import cells, load_prompts, validate_config
+from vidcarbon.config import (
+    cells,
+    load_prompts,
+    prepare_config,
+    read_config_file,
+    resolve_grid_references,
+    validate_config,
+)
 from vidcarbon.errors import ConfigError
 
 
@@ -145,8 +152,112 @@ def test_diffusers_options_are_checked_at_validation(config):
     check_error(config, "models.wan.resolutions", "1080p")
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "wan-random.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "wan-random.yaml"])
 def test_shipped_configs_are_valid(name, monkeypatch):
     monkeypatch.chdir(REPO)
     config = validate_config(yaml.safe_load((REPO / "config" / name).read_text()), SCHEMA)
     carbon_settings(config)
+
+
+def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text("device: cpu\ngrid:\n  steps: [4, 8\n  resolutions: [144p]\n")
+    with pytest.raises(ConfigError) as err:
+        read_config_file(path)
+    assert str(err.value).startswith(f"{path}, line 4, column 14: not valid YAML: ")
+    path.write_text("- a list\n- not a mapping\n")
+    with pytest.raises(ConfigError, match="a config is a mapping of keys .* not list"):
+        read_config_file(path)
+
+
+@pytest.mark.parametrize(
+    "duration, nearest",
+    [
+        (
+            2.3,
+            "2.3 s at 8 fps is 18.4 frames, not a whole number; nearest: 2.25 s (18 frames) "
+            "or 2.375 s (19 frames)",
+        ),
+        (0.05, "0.05 s at 8 fps is 0.4 frames, not a whole number; nearest: 0.125 s (1 frames)"),
+    ],
+)
+def test_a_duration_must_give_whole_frames(config, duration, nearest):
+    config["grid"]["durations_s"] = [1, duration]
+    check_error(config, f"config key 'grid.durations_s[1]': {nearest}")
+    config["grid"]["durations_s"] = [0.5, 1.125, 5.0625]  # 4, 9 and 40.5 frames at 8 fps
+    check_error(config, "'grid.durations_s[2]': 5.0625 s at 8 fps is 40.5 frames")
+    config["fps"] = 16  # Wan's 81 frames
+    validate_config(config, SCHEMA)
+
+
+def test_settings_naming_grid_values_follow_a_narrowed_grid(config):
+    config["grid"]["resolutions"] = ["144p"]
+    config["grid"]["durations_s"] = [0.5, 1]
+    validate_config(config, SCHEMA)
+    assert resolve_grid_references(config) == [
+        "analysis.reference_resolution = 144p",
+        "carbon.credits.reference_resolution = 144p",
+        "carbon.credits.reference_duration_s = 0.5",
+        "carbon.credits.reference_steps = 2",
+    ]
+    assert config["analysis"]["reference_resolution"] == "144p"
+    assert carbon_settings(config).credits["reference"]["frames"] == 4
+    # values in the grid are kept and not reported; one outside it is an error naming it
+    config["grid"]["resolutions"] = ["144p", "240p"]
+    config["analysis"]["reference_resolution"] = "240p"
+    assert "analysis.reference_resolution = 240p" not in resolve_grid_references(config)
+    config["carbon"]["credits"]["reference_steps"] = 40
+    with pytest.raises(ConfigError) as err:
+        resolve_grid_references(config)
+    assert str(err.value) == (
+        "config key 'carbon.credits.reference_steps': 40 is not in the grid (grid.steps: 1, 2); "
+        "pick one of those, or remove the key to use the largest"
+    )
+
+
+def test_the_study_hash_covers_what_defines_measured_rows(config):
+    original = copy.deepcopy(config)
+    study, _ = prepare_config(config, ["config/mine.yaml"], SCHEMA)
+    assert study.name == "mine" and study.files == ("config/mine.yaml",)
+
+    def rehash(change) -> str:
+        changed = copy.deepcopy(original)
+        change(changed)
+        return prepare_config(changed, ["config/mine.yaml"], SCHEMA)[0].hash
+
+    assert rehash(lambda c: c.update(carbon={"pue": 1.5})) == study.hash
+    assert rehash(lambda c: c.update(quality={"metrics": ["noise"]})) == study.hash
+    assert rehash(lambda c: c.update(study="renamed")) == study.hash
+    assert rehash(lambda c: c["grid"].update(steps=[1])) != study.hash
+    assert rehash(lambda c: c["measurement"].update(warmup_steps=2)) != study.hash
+    assert rehash(lambda c: c.update(fps=16)) != study.hash
+    image = {"models": {"pixart-tiny": {"backend": "pixart-tiny"}}}
+    assert rehash(lambda c: c.update(image=image)) != study.hash
+    with open("config/prompts/test.txt", "a") as prompts:
+        prompts.write("a third prompt\n")
+    assert rehash(lambda c: None) != study.hash
+    original["study"] = "paper-rerun"
+    assert prepare_config(original, ["config/mine.yaml"], SCHEMA)[0].name == "paper-rerun"
+
+
+def test_check_config_command_names_file_and_line_where_snakemake_cannot(
+    tmp_path, monkeypatch, capsys
+):
+    from vidcarbon.cli import main
+
+    monkeypatch.chdir(REPO)
+    assert main(["check-config", "config/paper.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("vidcarbon: study 'paper-opensora-v1.1' (hash ")
+    assert out.endswith("vidcarbon: config/paper.yaml is valid: 180 video cells\n")
+    lines = (REPO / "config" / "paper.yaml").read_text().splitlines()
+    fps = next(i for i, line in enumerate(lines) if line.startswith("fps: 8"))
+    lines[fps] = lines[fps].replace("fps: 8", "fps: [8")  # an unclosed list
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("\n".join(lines))
+    with pytest.raises(SystemExit) as exit_:
+        main(["check-config", str(broken)])
+    assert exit_.value.code == 2
+    # YAML notices the unclosed list at the next key, one line further
+    err = capsys.readouterr().err
+    assert err.startswith(f"vidcarbon check-config: {broken}, line {fps + 2}, column ")

@@ -4,8 +4,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from vidcarbon.cli import main
-from vidcarbon.errors import SchemaMismatch
-from vidcarbon.merge import merge_tables
+from vidcarbon.errors import MergeError, SchemaMismatch
+from vidcarbon.merge import check_output, merge_tables
 from vidcarbon.tables import provenance, read_table, write_table
 
 
@@ -72,3 +72,55 @@ def test_merge_command(two_sites, tmp_path, capsys):
     a, b = two_sites
     assert main(["merge", str(a), str(b), "-o", str(tmp_path / "m.parquet")]) == 0
     assert "5 rows from 2 files" in capsys.readouterr().out
+
+
+def test_merge_names_a_missing_file(two_sites, tmp_path, capsys):
+    a, _ = two_sites
+    missing = tmp_path / "site-c" / "steps.parquet"
+    with pytest.raises(SystemExit) as exit_:
+        main(["merge", str(a), str(missing), "-o", str(tmp_path / "m.parquet")])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"vidcarbon merge: {missing}: no such file\n"
+
+
+def test_merge_names_the_file_and_columns_that_differ(two_sites, tmp_path):
+    a, b = two_sites
+    table = pq.read_table(b)
+    pq.write_table(table.drop_columns(["energy_j"]), b)
+    with pytest.raises(SchemaMismatch) as err:
+        merge_tables([a, b], tmp_path / "m.parquet")
+    assert f"{b}: table 'steps'" in str(err.value)
+    assert "missing columns: energy_j" in str(err.value)
+
+
+def test_merge_refuses_to_overwrite_an_input_or_a_pipeline_table(
+    two_sites, tmp_path, capsys, monkeypatch
+):
+    a, b = two_sites
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(MergeError, match="is one of the inputs"):
+        check_output([a, b], a)
+    results = tmp_path / "results"
+    results.mkdir()
+    with pytest.raises(SystemExit):
+        main(["merge", str(a), str(b), "-o", "results/steps.parquet"])
+    assert "is the pipeline's own results/steps.parquet" in capsys.readouterr().err
+    assert not (results / "steps.parquet").exists()
+    check_output([a, b], results / "merged-steps.parquet")  # any other name is fine
+
+
+def test_merged_rows_keep_the_study_that_measured_them(tmp_path, monkeypatch):
+    paths = []
+    for study in ("cpu-toy", "paper-opensora-v1.1"):
+        monkeypatch.setenv("VIDCARBON_STUDY", study)
+        monkeypatch.setenv("VIDCARBON_STUDY_HASH", f"hash-{study}")
+        paths.append(tmp_path / f"{study}.parquet")
+        write_table("steps", steps_rows(f"run-{study}", 2), paths[-1], provenance("h", [], []))
+    monkeypatch.delenv("VIDCARBON_STUDY")
+    merged = merge_tables(paths, tmp_path / "merged.parquet").to_pandas()
+    assert merged.groupby("run_id").study.first().to_dict() == {
+        "run-cpu-toy": "cpu-toy",
+        "run-paper-opensora-v1.1": "paper-opensora-v1.1",
+    }
+    meta = pq.read_schema(tmp_path / "merged.parquet").metadata
+    assert meta[b"vidcarbon.study"] == b"cpu-toy,paper-opensora-v1.1"

@@ -1,4 +1,5 @@
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -27,7 +28,8 @@ def test_roundtrip_with_provenance_pyarrow_and_duckdb(tmp_path):
     path = tmp_path / "traces.parquet"
     write_table("traces", rows, path, provenance("abc123", ["host-a"], ["Fake H100"]))
     table = read_table("traces", path)
-    assert table.to_pylist() == rows
+    # outside a run no study is set: the study columns are empty
+    assert table.to_pylist() == [{**row, "study": None, "study_hash": None} for row in rows]
     meta = pq.read_schema(path).metadata
     assert meta[b"vidcarbon.schema_version"] == SCHEMA_VERSION.encode()
     assert meta[b"vidcarbon.config_hash"] == b"abc123"
@@ -94,3 +96,62 @@ def test_a_misspelled_row_key_is_an_error_naming_key_and_table(tmp_path):
     with pytest.raises(SchemaMismatch, match=r"table 'traces': row 0 has key\(s\) 'powr_w'"):
         write_table("traces", [row], path, provenance("h", [], []))
     assert not path.exists()
+
+
+TRACE = {
+    "run_id": "r1",
+    "job_id": "m/p/c",
+    "job_kind": "generate",
+    "t_s": 0.1,
+    "component": "cpu",
+    "power_w": 5.5,
+    "phase": "denoise",
+}
+
+
+def test_rows_carry_the_study_of_the_run_that_wrote_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDCARBON_STUDY", "paper-opensora-v1.1")
+    monkeypatch.setenv("VIDCARBON_STUDY_HASH", "0123456789abcdef")
+    path = tmp_path / "traces.parquet"
+    write_table("traces", [TRACE], path, provenance("h", [], []))
+    (row,) = read_table("traces", path).to_pylist()
+    assert (row["study"], row["study_hash"]) == ("paper-opensora-v1.1", "0123456789abcdef")
+    assert pq.read_schema(path).metadata[b"vidcarbon.study"] == b"paper-opensora-v1.1"
+    # rows that already name a study (those of a merge) keep it
+    other = {**TRACE, "study": "cpu-toy", "study_hash": "fedcba9876543210"}
+    write_table("traces", [other], path, provenance("h", [], []))
+    assert read_table("traces", path).to_pylist()[0]["study"] == "cpu-toy"
+
+
+def test_an_altered_file_is_refused_naming_its_columns(tmp_path):
+    path = tmp_path / "traces.parquet"
+    write_table("traces", [TRACE], path, provenance("h", [], []))
+    table = pq.read_table(path)
+    altered = table.drop_columns(["power_w"]).append_column("note", pa.array(["x"]))
+    altered = altered.set_column(
+        altered.schema.get_field_index("t_s"), "t_s", pa.array(["0.1"], pa.string())
+    )
+    pq.write_table(altered.replace_schema_metadata(table.schema.metadata), path)
+    with pytest.raises(SchemaMismatch) as err:
+        read_table("traces", path)
+    assert str(err.value) == (
+        f"{path}: table 'traces' version {SCHEMA_VERSION} has been altered: missing columns: "
+        "power_w; unknown columns: note; columns of another type: t_s (string, not double). "
+        "Use the file as vidcarbon wrote it."
+    )
+
+
+def test_cli_describes_a_table_file(tmp_path, capsys, monkeypatch):
+    from vidcarbon.cli import main
+
+    monkeypatch.setenv("VIDCARBON_STUDY", "cpu-toy")
+    path = tmp_path / "traces.parquet"
+    write_table("traces", [TRACE] * 3, path, provenance("abc", ["host-a"], []))
+    assert main(["tables", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"### {path}\n\ntable `traces`, 3 rows\n")
+    assert "| `power_w` | double | " in out and "| `study` | string | the study that" in out
+    assert "| config_hash | abc |" in out and '| hostnames | ["host-a"] |' in out
+    assert "| study | cpu-toy |" in out
+    with pytest.raises(SystemExit):
+        main(["tables", str(tmp_path / "missing.parquet")])

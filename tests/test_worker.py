@@ -1,6 +1,7 @@
 """Failures are data: a crashing, OOM-ing or killed job still leaves its record."""
 
 import json
+import os
 import signal
 
 import pytest
@@ -52,3 +53,43 @@ def test_warm_worker_returns_the_childs_exit_code_and_log(tmp_path):
     request.write_text("{}")  # no "kind": the child raises and exits 1
     assert warmpool.run(request, tmp_path / "log.txt") == 1
     assert "KeyError" in (tmp_path / "log.txt").read_text()
+
+
+def test_folders_of_dead_jobs_are_removed_and_live_ones_kept(tmp_path):
+    import subprocess
+    import sys
+
+    from vidcarbon.worker import WORKSPACE_PREFIX, remove_stale_workspaces
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = tmp_path / f"{WORKSPACE_PREFIX}{dead.stdout.strip()}-k2j3h4g5"
+    live = tmp_path / f"{WORKSPACE_PREFIX}{os.getpid()}-a1b2c3d4"
+    unknown = tmp_path / f"{WORKSPACE_PREFIX}oldformat"  # no pid: cannot tell, kept
+    for folder in (stale, live, unknown):
+        (folder / "request.json").parent.mkdir()
+        (folder / "request.json").write_text("{}")
+    assert remove_stale_workspaces(tmp_path) == [stale]
+    assert not stale.exists() and live.exists() and unknown.exists()
+
+
+def test_an_interrupted_job_removes_its_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    from vidcarbon import warmpool
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("VIDCARBON_WARM_WORKER", "1")
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+
+    def interrupted(request, log):
+        raise KeyboardInterrupt  # Ctrl-C while the child runs
+
+    monkeypatch.setattr(warmpool, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_isolated("generate", {}, {}, tmp_path / "r.json", [], tmp_path / "log.txt")
+    assert not list(tmp_path.glob("vidcarbon-job-*"))

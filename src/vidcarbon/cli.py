@@ -1,23 +1,56 @@
-"""The `vidcarbon` command: helpers for people who read or share the result tables."""
+"""The `vidcarbon` command: helpers for people who run the pipeline, or read or share the
+result tables."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from vidcarbon import tables
-from vidcarbon.errors import SchemaMismatch, VidcarbonError
-from vidcarbon.merge import merge_tables
+from vidcarbon.errors import VidcarbonError
+
+# Each command imports what it needs when it runs: `make run` calls several of them, and
+# pyarrow, pandas and jsonschema cost a second of CPU each time.
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vidcarbon", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    show = commands.add_parser("tables", help="print the columns of the result tables (Markdown)")
-    show.add_argument("names", nargs="*", help=f"tables (default: all of {sorted(tables.SCHEMAS)})")
+    show = commands.add_parser(
+        "tables", help="print the columns of the result tables, or of table files (Markdown)"
+    )
+    show.add_argument(
+        "names",
+        nargs="*",
+        help="table names (default: all tables) or Parquet files, e.g. "
+        "results/quality.parquet (adds its row count and provenance)",
+    )
     merge = commands.add_parser("merge", help="merge files of one table from several sites")
     merge.add_argument("inputs", nargs="+", type=Path, help="Parquet files of one table")
     merge.add_argument("-o", "--output", type=Path, required=True, help="merged Parquet file")
+    summary = commands.add_parser(
+        "summary", help="cells ok/failed, where the results are, headline findings"
+    )
+    summary.add_argument("--results", type=Path, default=Path("results"))
+    unlock = commands.add_parser(
+        "unlock",
+        help="remove Snakemake's lock on this directory if no Snakemake process runs in it",
+    )
+    unlock.add_argument("--quiet", action="store_true", help="say nothing when there is no lock")
+    progress = commands.add_parser(
+        "progress", help="condense Snakemake's output read from stdin (make run uses it)"
+    )
+    progress.add_argument(
+        "--no-banner",
+        dest="banner",
+        action="store_false",
+        help="drop the lines a run starts with (the study, the profile)",
+    )
+    check = commands.add_parser(
+        "check-config",
+        help="check a config file as a run would (YAML syntax with its line, keys, grid, models)",
+    )
+    check.add_argument("config", type=Path, help="e.g. config/paper.yaml")
     est = commands.add_parser(
         "estimate", help="predict energy and carbon of an unmeasured configuration"
     )
@@ -72,22 +105,57 @@ def main(argv: list[str] | None = None) -> int:
         except VidcarbonError as exc:
             parser.exit(2, f"vidcarbon estimate: {exc}\n")
     if args.command == "merge":
+        from vidcarbon.merge import check_output, merge_tables
+
         try:
+            check_output(args.inputs, args.output)
             table = merge_tables(args.inputs, args.output)
-        except SchemaMismatch as exc:
+        except VidcarbonError as exc:
             parser.exit(2, f"vidcarbon merge: {exc}\n")
         print(f"{args.output}: {table.num_rows} rows from {len(args.inputs)} files")
     if args.command == "tables":
+        from vidcarbon import tables
+
         for name in args.names or tables.SCHEMAS:
-            if name not in tables.SCHEMAS:
-                parser.error(f"unknown table {name!r}; allowed: {', '.join(tables.SCHEMAS)}")
-            print(tables.describe(name), end="\n\n")
+            if name in tables.SCHEMAS:
+                print(tables.describe(name), end="\n\n")
+            elif Path(name).is_file():
+                print(tables.describe_file(name), end="\n\n")
+            else:
+                parser.error(
+                    f"{name!r} is neither a table name ({', '.join(tables.SCHEMAS)}) nor a file"
+                )
+    if args.command == "summary":
+        from vidcarbon.summary import summarise
+
+        print(summarise(args.results))
+    if args.command == "unlock":
+        from vidcarbon.locks import unlock_if_stale
+
+        free, message = unlock_if_stale()
+        if message or not args.quiet:
+            print(f"vidcarbon unlock: {message or 'no lock on this directory'}", file=sys.stderr)
+        return 0 if free else 1
+    if args.command == "progress":
+        from vidcarbon.progress import main as condense
+
+        condense(args.banner)
+    if args.command == "check-config":
+        from vidcarbon.config import check_config_file
+
+        try:
+            print(check_config_file(args.config))
+        except VidcarbonError as exc:
+            parser.exit(2, f"vidcarbon check-config: {exc}\n")
     return 0
 
 
 def _read_runs(path: Path):
     """The runs table at --runs, or a VidcarbonError naming the flag and what to do."""
     import pyarrow as pa
+
+    from vidcarbon import tables
+    from vidcarbon.errors import SchemaMismatch
 
     if not path.is_file():
         raise VidcarbonError(

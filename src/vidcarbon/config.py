@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,42 @@ from vidcarbon.backends import check_backend, check_model_entry
 from vidcarbon.errors import ConfigError
 from vidcarbon.llm.models import check_spec as check_llm_spec
 from vidcarbon.prompts import Prompt, read_prompts
+
+DEFAULT_CONFIG = "config/config.yaml"
+# What defines a study's measured rows: a change to any of these is another study. Carbon,
+# analysis, comparison and quality settings are not in it (they re-derive the same rows).
+STUDY_KEYS = ("device", "fps", "models", "grid", "measurement", "llm", "image")
+
+
+def in_workdir(path: str | Path) -> Path:
+    """`path` relative to the working directory when inside it (as a user names it)."""
+    path = Path(path).absolute()
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def read_config_file(path: str | Path) -> dict:
+    """Parse a YAML config file; a syntax error names the file, the line and the column."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"config file '{path}' does not exist") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
+        what = " ".join(filter(None, (exc.context, exc.problem)))
+        raise ConfigError(f"{path}, {where}: not valid YAML: {what}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: a config is a mapping of keys (device, models, grid, ...), "
+            f"not {type(data).__name__}"
+        )
+    return data
 
 
 def _key(path) -> str:
@@ -72,6 +110,9 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(map(_describe, errors)))
     _fill_defaults(config, schema)
+    problems = _duration_problems(config["grid"]["durations_s"], config["fps"])
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     for name, model in config["models"].items():
         check_backend(model["backend"], key=f"models.{name}.backend")
     prompts = read_prompts(config["prompts"])
@@ -93,6 +134,141 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
         raise ConfigError("invalid model configuration:\n  " + "\n  ".join(problems))
     cpu_measurement(config)
     return config
+
+
+def _duration_problems(durations_s: list[float], fps: int) -> list[str]:
+    """A duration must give a whole number of frames at `fps` (else the video silently has
+    another length than asked); each problem names the nearest durations that do."""
+    problems = []
+    for i, duration in enumerate(durations_s):
+        frames = duration * fps
+        if round(frames) >= 1 and math.isclose(frames, round(frames), abs_tol=1e-6):
+            continue
+        nearest = sorted({max(1, math.floor(frames)), max(1, math.ceil(frames))})
+        options = " or ".join(f"{n / fps:g} s ({n} frames)" for n in nearest)
+        problems.append(
+            f"config key 'grid.durations_s[{i}]': {duration:g} s at {fps} fps is {frames:g} "
+            f"frames, not a whole number; nearest: {options}"
+        )
+    return problems
+
+
+# Settings that name a grid value: key -> (grid list, preferred value when unset, and the pick
+# when the grid lacks it). A narrowed grid thus keeps working; an explicit value must be in it.
+GRID_REFERENCES = {
+    "analysis.reference_resolution": ("resolutions", "240p", "the first"),
+    "carbon.credits.reference_resolution": ("resolutions", "240p", "the first"),
+    "carbon.credits.reference_duration_s": ("durations_s", 2, "the shortest"),
+    "carbon.credits.reference_steps": ("steps", None, "the largest"),
+}
+_PICK = {"the first": lambda values: values[0], "the shortest": min, "the largest": max}
+
+
+def grid_reference(config: dict, key: str) -> tuple[Any, bool]:
+    """The value of the setting `key` of GRID_REFERENCES, and whether it was picked (unset)."""
+    grid_key, preferred, otherwise = GRID_REFERENCES[key]
+    *parents, leaf = key.split(".")
+    section = config
+    for parent in parents:
+        section = section.get(parent) or {}
+    value, allowed = section.get(leaf), config["grid"][grid_key]
+    if value is None:
+        return (preferred if preferred in allowed else _PICK[otherwise](allowed)), True
+    if value not in allowed:
+        default = f"{preferred} if in the grid, else " if preferred is not None else ""
+        raise ConfigError(
+            f"config key '{key}': {value!r} is not in the grid (grid.{grid_key}: "
+            f"{', '.join(map(str, allowed))}); pick one of those, or remove the key to use "
+            f"{default}{otherwise}"
+        )
+    return value, False
+
+
+def resolve_grid_references(config: dict) -> list[str]:
+    """Fill the unset GRID_REFERENCES settings in place; 'key = value' for each one picked."""
+    picked = []
+    for key in GRID_REFERENCES:
+        value, was_picked = grid_reference(config, key)
+        *parents, leaf = key.split(".")
+        section = config
+        for parent in parents:
+            section = section.setdefault(parent, {})
+        section[leaf] = value
+        if was_picked:
+            picked.append(f"{key} = {value}")
+    return picked
+
+
+@dataclass(frozen=True)
+class Study:
+    """Which config a run measures: a name (config key `study`, else the file's stem) and a
+    hash of what defines its measured rows (STUDY_KEYS and the prompts' text)."""
+
+    name: str
+    hash: str
+    files: tuple[str, ...]
+
+    def environment(self) -> dict[str, str]:
+        """The variables through which jobs stamp their table rows (vidcarbon.tables)."""
+        from vidcarbon.tables import STUDY_ENVIRONMENT
+
+        return {
+            STUDY_ENVIRONMENT["study"]: self.name,
+            STUDY_ENVIRONMENT["study_hash"]: self.hash,
+        }
+
+    def describe(self, config: dict) -> str:
+        """The lines a run starts with: the config, its study and what it will measure."""
+
+        def names(section) -> str:
+            return ", ".join(section["models"]) if section else "none"
+
+        return (
+            f"vidcarbon: study '{self.name}' (hash {self.hash}) from {' + '.join(self.files)}\n"
+            f"vidcarbon: video models {names(config)}; LLMs {names(config.get('llm'))}; "
+            f"image models {names(config.get('image'))}; device {config['device']}"
+        )
+
+
+def study_of(config: dict, files: list[str], prompts: list[Prompt]) -> Study:
+    """The study of a validated config read from `files`."""
+    name = config.get("study") or "+".join(Path(f).stem for f in files)
+    defining = {key: config.get(key) for key in STUDY_KEYS}
+    defining["prompts"] = [p.text for p in prompts]
+    return Study(name=name, hash=config_hash(defining), files=tuple(map(str, files)))
+
+
+def prepare_config(
+    config: dict, files: list[str], schema_path: str | Path
+) -> tuple[Study, list[str]]:
+    """What the Snakefile checks and fills before planning: validation with defaults, the
+    grid references; returns the study and the references picked. Raises ConfigError."""
+    validate_config(config, schema_path)
+    picked = resolve_grid_references(config)
+    study = study_of(config, files, load_prompts(config))
+    return study, picked
+
+
+def check_config_file(path: str | Path) -> str:
+    """Check a config file as a run does when it reads it (from the working directory, as
+    its relative paths are); what the run would measure. Raises ConfigError.
+
+    Snakemake parses a --configfile itself and reports a YAML error without file or line;
+    this names both."""
+    from vidcarbon.carbon.settings import carbon_settings
+
+    schema = Path("workflow/schemas/config.schema.yaml")
+    if not schema.is_file():
+        raise ConfigError(f"{schema} not found: run this from the repository root")
+    config = read_config_file(path)
+    study, picked = prepare_config(config, [str(path)], schema)
+    carbon_settings(config)
+    lines = [study.describe(config)]
+    if picked:
+        lines.append(f"vidcarbon: not set, picked from the grid: {'; '.join(picked)}")
+    n = len(cells(config, load_prompts(config)))
+    lines.append(f"vidcarbon: {path} is valid: {n} video cells")
+    return "\n".join(lines)
 
 
 def load_prompts(config: dict) -> list[Prompt]:

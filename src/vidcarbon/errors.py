@@ -20,3 +20,7 @@ class SchemaMismatch(VidcarbonError):
 class ResubmitWithMoreResources(VidcarbonError):
     """A job ran out of memory (or was killed) and has attempts left: it fails on purpose so
     that Snakemake resubmits it with the next attempt's larger resources."""
+
+
+class MergeError(VidcarbonError):
+    """`vidcarbon merge` cannot merge these files into that output (missing, or unsafe)."""

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from vidcarbon.errors import SchemaMismatch
+from vidcarbon.errors import MergeError, SchemaMismatch
 from vidcarbon.tables import SCHEMAS, provenance, read_table, write_table
 
 # Columns that identify a row; tables not listed here are deduplicated on all columns.
@@ -25,14 +25,34 @@ def file_metadata(path: str | Path) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in metadata.items()}
 
 
+def check_output(paths: list[str | Path], out: str | Path, workdir: str | Path = ".") -> None:
+    """Refuse to write the merge over one of its inputs, or over a table the pipeline writes
+    in `workdir`/results (the next run would redo everything downstream of it)."""
+    target = Path(out).resolve()
+    for path in paths:
+        if Path(path).resolve() == target:
+            raise MergeError(f"-o {out} is one of the inputs; write the merge to another file")
+    pipeline = {(Path(workdir) / "results" / f"{n}.parquet").resolve(): n for n in SCHEMAS}
+    if target in pipeline:
+        raise MergeError(
+            f"-o {out} is the pipeline's own results/{pipeline[target]}.parquet: replacing it "
+            "would make the next run redo every job downstream of it, and the next run would "
+            f"overwrite the merge; write it elsewhere, e.g. -o merged/{pipeline[target]}.parquet"
+        )
+
+
 def merge_tables(paths: list[str | Path], out: str | Path) -> pa.Table:
     """Concatenate files of one table, keeping the first of rows with the same identity.
 
-    Refuses files of different tables or schema versions (SchemaMismatch). The output's
+    Refuses missing files, files of different tables or schema versions, and files whose
+    columns were altered (SchemaMismatch, naming the file and the columns). The output's
     metadata lists every source file's provenance under `vidcarbon.sources`.
     """
     if not paths:
         raise ValueError("give at least one table to merge")
+    for path in paths:
+        if not Path(path).is_file():
+            raise MergeError(f"{path}: no such file")
     name = file_metadata(paths[0]).get("vidcarbon.table")
     if name not in SCHEMAS:
         raise SchemaMismatch(f"{paths[0]}: not a vidcarbon table (no 'vidcarbon.table' metadata)")
@@ -52,10 +72,14 @@ def merge_tables(paths: list[str | Path], out: str | Path) -> pa.Table:
     def union(key: str) -> list[str]:
         return sorted({v for s in sources for v in json.loads(s.get(key, "[]"))})
 
-    config_hashes = sorted({s.get("vidcarbon.config_hash", "") for s in sources})
+    def joined(key: str) -> str:
+        return ",".join(sorted({s.get(key, "") for s in sources}))
+
     meta = provenance(
-        ",".join(config_hashes), union("vidcarbon.hostnames"), union("vidcarbon.devices")
+        joined("vidcarbon.config_hash"), union("vidcarbon.hostnames"), union("vidcarbon.devices")
     )
+    # the rows keep their own study; the file lists every study it holds
+    meta.update({key: joined(key) for key in ("vidcarbon.study", "vidcarbon.study_hash")})
     meta["vidcarbon.sources"] = json.dumps(sources)
     return write_table(name, merged.to_pylist(), out, meta)
 

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from vidcarbon import __version__
 from vidcarbon.errors import SchemaMismatch
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "3"  # 3: study columns on every table
 PHASES = ("encode", "denoise", "decode")
 COMPONENTS = ("gpu", "cpu", "dram")
 
@@ -711,7 +711,24 @@ GPU_CHECK = pa.schema(
     ]
 )
 
-SCHEMAS: dict[str, pa.Schema] = {
+# Every table ends with the study that produced its rows, so rows of different configs stay
+# apart after a merge. Filled by write_table from the run's environment (set by the Snakefile).
+STUDY_COLUMNS = [
+    column(
+        "study",
+        pa.string(),
+        "the study that produced the row: config key `study`, else its file name",
+    ),
+    column(
+        "study_hash",
+        pa.string(),
+        "hash of what defines the study's measured rows (device, fps, models, grid, "
+        "measurement, llm, image, prompt texts)",
+    ),
+]
+STUDY_ENVIRONMENT = {"study": "VIDCARBON_STUDY", "study_hash": "VIDCARBON_STUDY_HASH"}
+
+_TABLES: dict[str, pa.Schema] = {
     "gpu_check": GPU_CHECK,
     "runs": RUNS,
     "steps": STEPS,
@@ -728,6 +745,9 @@ SCHEMAS: dict[str, pa.Schema] = {
     "images": IMAGES,
     "video_vs_text": VIDEO_VS_TEXT,
     "quality": QUALITY,
+}
+SCHEMAS: dict[str, pa.Schema] = {
+    name: pa.schema([*schema, *STUDY_COLUMNS]) for name, schema in _TABLES.items()
 }
 
 
@@ -748,6 +768,7 @@ def provenance(config_hash: str, hostnames: list[str], devices: list[str]) -> di
         "vidcarbon.package_version": __version__,
         "vidcarbon.git_commit": git_commit(),
         "vidcarbon.config_hash": config_hash,
+        **{f"vidcarbon.{key}": os.environ.get(var, "") for key, var in STUDY_ENVIRONMENT.items()},
         "vidcarbon.hostnames": json.dumps(sorted(set(hostnames))),
         "vidcarbon.devices": json.dumps(sorted(set(devices))),
         "vidcarbon.written_by": socket.gethostname(),
@@ -772,10 +793,13 @@ def check_rows(name: str, rows: list[dict[str, Any]]) -> None:
 def write_table(name: str, rows: list[dict[str, Any]], path: str | Path, meta: dict[str, str]):
     """Write `rows` as table `name` to `path` atomically; returns the pyarrow Table.
 
-    Every key of every row must be a column of the table (SchemaMismatch otherwise)."""
+    Every key of every row must be a column of the table (SchemaMismatch otherwise); rows
+    without study columns get the study of `meta` (rows of a merge keep their own).
+    """
     schema = SCHEMAS[name]
     check_rows(name, rows)
-    table = pa.Table.from_pylist(rows, schema=schema)
+    study = {key: meta.get(f"vidcarbon.{key}") or None for key in STUDY_ENVIRONMENT}
+    table = pa.Table.from_pylist([{**study, **row} for row in rows], schema=schema)
     table = table.replace_schema_metadata({**meta, "vidcarbon.table": name})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -786,7 +810,10 @@ def write_table(name: str, rows: list[dict[str, Any]], path: str | Path, meta: d
 
 
 def read_table(name: str, path: str | Path) -> pa.Table:
-    """Read table `name`, refusing a file of another table or schema version."""
+    """Read table `name`, refusing a file of another table or schema version, or one whose
+    columns differ from the schema (names the missing, extra and retyped columns)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such file")
     table = pq.read_table(path)
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     found = (meta.get("vidcarbon.table"), meta.get("vidcarbon.schema_version"))
@@ -795,6 +822,29 @@ def read_table(name: str, path: str | Path) -> pa.Table:
             f"{path}: holds table {found[0]!r} schema version {found[1]!r}; expected {name!r} "
             f"version {SCHEMA_VERSION!r}. Regenerate it with this vidcarbon version "
             f"({__version__}) or read it with the version that wrote it."
+        )
+    expected = {f.name: f.type for f in SCHEMAS[name]}
+    actual = {f.name: f.type for f in table.schema}
+    problems = [
+        f"{label}: {', '.join(names)}"
+        for label, names in (
+            ("missing columns", [c for c in expected if c not in actual]),
+            ("unknown columns", [c for c in actual if c not in expected]),
+            (
+                "columns of another type",
+                [
+                    f"{c} ({actual[c]}, not {t})"
+                    for c, t in expected.items()
+                    if actual.get(c, t) != t
+                ],
+            ),
+        )
+        if names
+    ]
+    if problems:
+        raise SchemaMismatch(
+            f"{path}: table {name!r} version {SCHEMA_VERSION} has been altered: "
+            f"{'; '.join(problems)}. Use the file as vidcarbon wrote it."
         )
     return table
 
@@ -805,4 +855,29 @@ def describe(name: str) -> str:
     for field in SCHEMAS[name]:
         description = (field.metadata or {}).get(b"description", b"").decode().replace("|", "\\|")
         lines.append(f"| `{field.name}` | {field.type} | {description} |")
+    return "\n".join(lines)
+
+
+def describe_file(path: str | Path) -> str:
+    """Markdown of a table file: its columns as described inside it, its row count and its
+    provenance metadata."""
+    parquet = pq.ParquetFile(path)
+    schema = parquet.schema_arrow
+    meta = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
+    name = meta.get("vidcarbon.table")
+    what = f"table `{name}`" if name else "not a vidcarbon table (no 'vidcarbon.table' metadata)"
+    lines = [f"### {path}", "", f"{what}, {parquet.metadata.num_rows} rows", ""]
+    lines += ["| column | type | description |", "|---|---|---|"]
+    for field in schema:
+        description = (field.metadata or {}).get(b"description", b"").decode().replace("|", "\\|")
+        lines.append(f"| `{field.name}` | {field.type} | {description} |")
+    provenance = {
+        k: v for k, v in meta.items() if k.startswith("vidcarbon.") and k != "vidcarbon.table"
+    }
+    if provenance:
+        lines += ["", "| provenance | value |", "|---|---|"]
+        for key, value in provenance.items():
+            if key == "vidcarbon.sources":  # a merge: one line per source file
+                value = "; ".join(f"{s['path']} ({s['rows']} rows)" for s in json.loads(value))
+            lines.append(f"| {key.removeprefix('vidcarbon.')} | {value} |")
     return "\n".join(lines)

@@ -54,6 +54,32 @@ def max_attempts() -> int:
     return int(os.environ.get("VIDCARBON_MAX_ATTEMPTS", "1"))
 
 
+WORKSPACE_PREFIX = "vidcarbon-job-"
+
+
+def remove_stale_workspaces(root: str | Path | None = None) -> list[Path]:
+    """Remove the job folders (`vidcarbon-job-<pid>-*` in the temp dir) of dead processes:
+    a job killed with its terminal (SIGHUP, SIGKILL) cannot remove its own."""
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(f"{WORKSPACE_PREFIX}*-*"):
+        pid = path.name.removeprefix(WORKSPACE_PREFIX).split("-")[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def run_isolated(
     kind: str,
     kwargs: dict[str, Any],
@@ -73,33 +99,38 @@ def run_isolated(
     """
     record_path = Path(record_path)
     record_path.parent.mkdir(parents=True, exist_ok=True)
-    workspace = Path(tempfile.mkdtemp(prefix="vidcarbon-job-"))
-    request, child_record = workspace / "request.json", workspace / "record.json"
-    request.write_text(
-        json.dumps({"kind": kind, "kwargs": kwargs, "record_path": str(child_record)}, default=str)
-    )
-    returncode = warmpool.run(request, log_path) if warmpool.enabled() else None
-    if returncode is None:
-        with open(log_path, "a") as log_file:
-            returncode = subprocess.run(
-                [sys.executable, "-m", "vidcarbon.worker", str(request)],
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                check=False,
-            ).returncode
-    if returncode == 0 and child_record.exists():
-        record = read_json(child_record)
-    else:
-        status, error = _describe_exit(returncode)
-        record = {
-            "kind": kind,
-            "run_id": uuid.uuid4().hex,
-            "status": status,
-            "error": error,
-            "windows": [],
-            "trace": [],
-        }
-    shutil.rmtree(workspace, ignore_errors=True)
+    remove_stale_workspaces()
+    workspace = Path(tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-"))
+    try:
+        request, child_record = workspace / "request.json", workspace / "record.json"
+        request.write_text(
+            json.dumps(
+                {"kind": kind, "kwargs": kwargs, "record_path": str(child_record)}, default=str
+            )
+        )
+        returncode = warmpool.run(request, log_path) if warmpool.enabled() else None
+        if returncode is None:
+            with open(log_path, "a") as log_file:
+                returncode = subprocess.run(
+                    [sys.executable, "-m", "vidcarbon.worker", str(request)],
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    check=False,
+                ).returncode
+        if returncode == 0 and child_record.exists():
+            record = read_json(child_record)
+        else:
+            status, error = _describe_exit(returncode)
+            record = {
+                "kind": kind,
+                "run_id": uuid.uuid4().hex,
+                "status": status,
+                "error": error,
+                "windows": [],
+                "trace": [],
+            }
+    finally:  # Ctrl-C included; a killed job's folder is removed by the next job
+        shutil.rmtree(workspace, ignore_errors=True)
     record.update(identity)
     record["history"] = load_history(record_path)
     if record["status"] in RESUBMIT_STATUSES and attempt < max_attempts():

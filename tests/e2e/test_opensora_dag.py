@@ -21,13 +21,11 @@ def test_opensora_config_lists_the_paper_grid(workdir):
     prompts = read_prompts(REPO / config["prompts"])
     g = config["grid"]
     cells = len(prompts) * len(g["steps"]) * len(g["resolutions"]) * len(g["durations_s"])
-    dry_run = workdir.snakemake(
-        "-n", "--replace-workflow-config", "--configfile", "config/paper.yaml"
-    )
+    dry_run = workdir.snakemake("-n", "--configfile", str(workdir.path / "config" / "paper.yaml"))
     counts = job_counts(dry_run.stdout)
     assert counts["encode_prompt"] == len(prompts)
     assert counts["generate"] == counts["score_quality"] == cells == len(prompts) * 90
-    # The paper's text baseline replaces the default config's: Llama-2-13B, 4 shards a dataset
+    # The paper's text baseline, not the default config's: Llama-2-13B, 4 shards a dataset
     assert counts["llm_request"] == len(config["llm"]["datasets"]) * config["llm"]["shards"]
     assert "results/llm/requests/llama-2-13b/" in dry_run.stdout
     assert "generate_image" not in counts

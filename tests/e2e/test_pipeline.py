@@ -19,6 +19,7 @@ import yaml
 from tests.conftest import REPO, SNAKEFILE, SNAKEMAKE, small_config
 from tests.test_prompts import NASTY
 from vidcarbon.prompts import read_prompts
+from vidcarbon.summary import summarise
 from vidcarbon.tables import read_table
 from vidcarbon.video import read_mp4
 
@@ -153,6 +154,17 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     assert set(quality.metric) == {"temporal_flickering", "sharpness", "noise"}
     assert set(quality.cell_id) == set(runs.cell_id) and quality.pretrained.isna().all()
 
+    # every row of every table names the study (the config file's name) and one hash
+    tables = sorted(results.glob("*.parquet"))
+    assert {"runs", "steps", "carbon", "quality", "flops", "findings"} <= {t.stem for t in tables}
+    studies = {
+        tuple(row.values())
+        for t in tables
+        for row in pq.read_table(t, columns=["study", "study_hash"]).to_pylist()
+    }
+    ((name, first_hash),) = studies
+    assert name == "config" and len(first_hash) == 16
+
     cell_records = records(results / "cells") + records(results / "quality")
     before = {p: p.stat().st_mtime_ns for p in cell_records}
     encode_before = {p: p.stat().st_mtime_ns for p in records(results / "encode")}
@@ -176,14 +188,25 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     assert all(p.stat().st_mtime_ns == m for p, m in before.items())
     assert len(read_table("runs", results / "runs.parquet")) == 4 * 3
     assert len(read_table("quality", results / "quality.parquet")) == 4 * 3 * 3
+    # another grid is another study: every table is restamped but the FLOP counts, which
+    # keep the study they were counted under (same models and shapes: not counted again)
+    hashes = {
+        t.stem: set(pq.read_table(t, columns=["study_hash"])["study_hash"].to_pylist())
+        for t in tables
+    }
+    assert hashes.pop("flops") == {first_hash}
+    ((second_hash,),) = {tuple(h) for h in hashes.values() if h}  # some tables have no rows
+    assert second_hash != first_hash
 
-    # (b) a parameter that only a downstream rule uses reruns no encode or generate job
+    # (b) a parameter that only a downstream rule uses reruns no encode or generate job; it
+    # is part of the study (its hash), so the quality table is restamped, no video rescored
     config["measurement"]["idle_duration_s"] = 0.3
     workdir.write_config(config)
     counts = job_counts(workdir.snakemake("-n").stdout)
     assert counts == {
         "idle_baseline": 1,
         "collect": 1,
+        "collect_quality": 1,
         "charts": 1,
         "findings": 1,
         "carbon": 1,
@@ -280,6 +303,14 @@ def test_failed_cells_are_recorded_and_the_rest_goes_on(workdir):
     errors = quality[(quality.model == "flaky") & (quality.steps == 2)].error
     assert errors.str.contains("generation ended with status 'oom'").all()
     assert set(quality[quality.model == "latte-tiny"].status) == {"ok"}
+
+    # the summary names the retry command for exactly the failed statuses
+    summary = summarise(workdir.path / "results").splitlines()
+    assert summary[0] == "vidcarbon: video cells 4 ok, 1 killed, 1 oom"
+    (retry_line,) = [line for line in summary if line.startswith("  retry the 2 failed: ")]
+    assert retry_line.split(": ", 1)[1] == (
+        "vidcarbon retry --status killed --status oom && make run"
+    )
 
     # `vidcarbon retry --status oom` makes the next run redo that cell and nothing else
     cells = workdir.path / "results" / "cells"

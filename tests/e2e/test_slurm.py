@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO, SNAKEFILE, SNAKEMAKE, Workdir, small_config
+from tests.e2e.test_configs import planned_models, study_models
 
 pytestmark = pytest.mark.e2e
 
@@ -46,26 +47,33 @@ def slurm_cluster():
 
 
 def slurm_workdir(path: Path, config: dict | None = None, prompts=("a red fox",)) -> Workdir:
-    """A working directory with the cluster profile, its cluster values set for this cluster."""
+    """A working directory with the cluster profile, its cluster values set for this cluster,
+    and the repository's configs (`config` replaces config/config.yaml)."""
     workdir = Workdir(path)
-    if config is None:
-        shutil.copytree(REPO / "config", path / "config", dirs_exist_ok=True)
-    else:
+    shutil.copytree(REPO / "config", path / "config", dirs_exist_ok=True)
+    if config is not None:
         workdir.write_prompts(list(prompts))
         workdir.write_config(config)
     profile = yaml.safe_load((REPO / "slurm" / "profile.yaml").read_text())
     profile["default-resources"].update(CLUSTER_VALUES)
     profile["slurm-status-command"] = "squeue"
     profile["slurm-init-seconds-before-status-checks"] = 2
+    # No conda here: jobs run in this venv, the profile's documented alternative.
+    del profile["software-deployment-method"]
     (path / "slurm").mkdir()
     (path / "slurm" / "profile.yaml").write_text(yaml.safe_dump(profile))
     return workdir
 
 
-def start_slurm_run(workdir: Workdir, *args: str) -> subprocess.Popen:
-    """`snakemake --profile slurm` from the working directory, as a user types it."""
+def start_slurm_run(
+    workdir: Workdir, *args: str, configfile: str | None = "config/config.yaml"
+) -> subprocess.Popen:
+    """`snakemake --profile slurm [--configfile ...]` from the working directory, as a user
+    types it (the profile alone runs the paper's study; configfile=None leaves it so)."""
+    # last: --configfile takes every argument up to the next option, targets included
+    chosen = ["--configfile", configfile] if configfile else []
     return subprocess.Popen(
-        [SNAKEMAKE, "-s", str(SNAKEFILE), "--profile", "slurm", *args],
+        [SNAKEMAKE, "-s", str(SNAKEFILE), "--profile", "slurm", *args, *chosen],
         cwd=workdir.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -100,14 +108,16 @@ def slurm_jobs() -> dict[str, dict[str, str]]:
 
 
 def wait_for_running(comment: str, workdir: Workdir, timeout_s: float = 120) -> str:
-    """The id of the first RUNNING job of this run (its working directory) whose comment names
-    `comment`: the test cluster may be running other people's jobs, which are not ours to
-    cancel."""
+    """The id of the first RUNNING job of `workdir` whose comment names `comment` (other
+    runs may share the test cluster)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for job_id, job in slurm_jobs().items():
-            ours = job.get("WorkDir") == str(workdir.path)
-            if ours and job["JobState"] == "RUNNING" and comment in job.get("Comment", ""):
+            if (
+                job["JobState"] == "RUNNING"
+                and comment in job.get("Comment", "")
+                and job.get("WorkDir") == str(workdir.path)
+            ):
                 return job_id
         time.sleep(0.2)
     raise AssertionError(f"no running SLURM job for {comment} after {timeout_s} s")
@@ -149,6 +159,20 @@ def test_default_config_runs_through_sbatch_like_a_local_run(slurm_cluster, tmp_
             map(tuple, local_rows[key].values)
         ), name
     assert pq.read_table(local.path / "results" / "runs.parquet").column("slurm_job_id").null_count
+
+
+def test_the_profile_alone_plans_the_papers_study(slurm_cluster, tmp_path):
+    workdir = slurm_workdir(tmp_path)
+    out = finish(start_slurm_run(workdir, "-n", configfile=None), timeout_s=300)
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    first_lines = "\n".join(out.splitlines()[:3])
+    assert "vidcarbon: study 'paper-opensora-v1.1'" in first_lines, out[:2000]
+    assert planned_models(out) == study_models(paper)
+    # a --configfile on the command line replaces the profile's
+    out = finish(start_slurm_run(workdir, "-n", configfile="config/wan-random.yaml"))
+    wan = yaml.safe_load((REPO / "config" / "wan-random.yaml").read_text())
+    assert planned_models(out) == study_models(wan)
+    assert study_models(wan) == {"video": {"wan2.1-1.3b"}, "llm": set(), "image": set()}
 
 
 def one_cell_config() -> dict:

@@ -16,5 +16,6 @@ rule collect:
         config_hash=vc.config_hash(
             config["models"], config["grid"], config["fps"], config["device"], PROMPTS
         ),
+        study=study_param(),
     script:
         "../scripts/collect.py"

@@ -35,6 +35,14 @@ def measured_threads():
         return 1
 
 
+def study_param():
+    """The study, as a param of the local rules that start a table from job records: they
+    rerun (cheaply) when it changes, so every table of one results/ names one study; the
+    tables derived from theirs follow. Rows are stamped from the environment (Snakefile).
+    """
+    return [STUDY.name, STUDY.hash]
+
+
 def model_param(key):
     return lambda wildcards: config["models"][wildcards.model].get(key, {})
 

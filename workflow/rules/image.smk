@@ -36,5 +36,6 @@ rule collect_images:
         "../../envs/analysis.yaml"
     params:
         config_hash=vc.config_hash(config.get("image"), config["device"], PROMPTS),
+        study=study_param(),
     script:
         "../scripts/collect_images.py"

@@ -74,5 +74,6 @@ rule collect_llm:
         "../../envs/analysis.yaml"
     params:
         config_hash=vc.config_hash(config.get("llm"), config["device"]),
+        study=study_param(),
     script:
         "../scripts/collect_llm.py"

@@ -56,5 +56,6 @@ rule collect_quality:
         "../../envs/analysis.yaml"
     params:
         config_hash=vc.config_hash(config["quality"]),
+        study=study_param(),
     script:
         "../scripts/collect_quality.py"

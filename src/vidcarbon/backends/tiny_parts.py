@@ -74,14 +74,19 @@ def tiny_t5_encoder(vocab_size: int):
 
 
 def tiny_vae():
-    """A KL autoencoder with 4 latent channels and 8x spatial downsampling, like SD's VAE."""
+    """A KL autoencoder with 4 latent channels and 8x spatial downsampling, like SD's VAE.
+
+    Decoding works on every pixel, so even at toy width it costs several denoising steps of
+    the toy transformers; one resnet per block, 4 channels and no mid-block attention (whose
+    cost grows with the square of the latent pixels) keep it to a few steps' worth."""
     from diffusers import AutoencoderKL
 
     return AutoencoderKL(
         latent_channels=LATENT_CHANNELS,
-        norm_num_groups=8,
-        block_out_channels=(8, 16, 16, 16),
-        layers_per_block=1,
+        norm_num_groups=4,
+        block_out_channels=(4, 4, 4, 4),
+        layers_per_block=0,  # the decoder has layers_per_block + 1 resnets per block
+        mid_block_add_attention=False,
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
     )

@@ -13,7 +13,7 @@ from typing import Any
 from vidcarbon.carbon.accounting import Assumptions
 from vidcarbon.carbon.embodied import charged_hardware
 from vidcarbon.carbon.intensity import Scenario, resolve_scenarios
-from vidcarbon.config import load_hardware
+from vidcarbon.config import grid_reference, load_hardware
 from vidcarbon.errors import ConfigError
 
 
@@ -47,36 +47,16 @@ def _needed_entries(device: str, node: str | None, devices: dict[str, dict]) -> 
     return {n: {k: v for k, v in devices[n].items() if k != "description"} for n in sorted(names)}
 
 
-def _in_grid(key: str, value, allowed: list, fix: str):
-    if value not in allowed:
-        raise ConfigError(
-            f"config key 'carbon.credits.{key}': {value!r} is not in the grid "
-            f"({', '.join(map(str, allowed))}); {fix}"
-        )
-    return value
-
-
 def _credit_reference(config: dict) -> dict[str, Any]:
-    c, grid = config["carbon"]["credits"], config["grid"]
-    resolutions, durations, steps = grid["resolutions"], grid["durations_s"], grid["steps"]
-    fix = "the reference must be a measured configuration: add it to the grid or pick another"
-    if c.get("reference_resolution") is None:
-        resolution = "240p" if "240p" in resolutions else resolutions[0]
-    else:
-        resolution = _in_grid("reference_resolution", c["reference_resolution"], resolutions, fix)
-    if c.get("reference_duration_s") is None:
-        duration = 2 if 2 in durations else min(durations)
-    else:
-        duration = _in_grid("reference_duration_s", c["reference_duration_s"], durations, fix)
-    if c.get("reference_steps") is None:
-        step = max(steps)
-    else:
-        step = _in_grid("reference_steps", c["reference_steps"], steps, fix)
+    """The measured configuration credits are relative to (picked from the grid if unset)."""
+    resolution, _ = grid_reference(config, "carbon.credits.reference_resolution")
+    duration, _ = grid_reference(config, "carbon.credits.reference_duration_s")
+    steps, _ = grid_reference(config, "carbon.credits.reference_steps")
     return {
         "resolution": resolution,
         "frames": round(duration * config["fps"]),
-        "steps": step,
-        "credits": c["reference_credits"],
+        "steps": steps,
+        "credits": config["carbon"]["credits"]["reference_credits"],
     }
 
 

@@ -285,5 +285,5 @@ def _nvml_gpus() -> NvmlGPUs:
         raise BackendUnavailable(
             f"device 'cuda' was requested but host {socket.gethostname()!r} has no GPU "
             f"that NVML can read ({exc}); run this job on a GPU node (on SLURM: the rule's "
-            "gpu resource in workflow/profiles/default/profile.yaml), or set device: cpu"
+            "gpu resource in profiles/default/profile.yaml), or set device: cpu"
         ) from exc

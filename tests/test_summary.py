@@ -1,0 +1,63 @@
+"""What `make run` ends with: counts, the retry command, where things are, headline findings."""
+
+from vidcarbon.summary import summarise
+from vidcarbon.tables import provenance, write_table
+
+
+def run_row(cell_id, status, error=None):
+    model, prompt, rest = cell_id.split("/")
+    return {
+        "run_id": cell_id,
+        "cell_id": cell_id,
+        "model": model,
+        "prompt_id": prompt,
+        "resolution": rest.split("_")[0],
+        "frames": 8,
+        "steps": 4,
+        "seed": 0,
+        "status": status,
+        "error": error,
+    }
+
+
+def finding(name, verdict, value, kind="claim"):
+    return {
+        "kind": kind,
+        "model": "latte-tiny",
+        "name": name,
+        "value": value,
+        "paper_value": "linear",
+        "verdict": verdict,
+    }
+
+
+def test_summary_counts_names_failures_with_a_retry_and_gives_headlines(tmp_path):
+    ok = "latte-tiny/p0123456789/144p_f8_s4_seed0"
+    oom = "latte-tiny/p0123456789/360p_f16_s16_seed0"
+    meta = provenance("h", [], [])
+    write_table(
+        "runs",
+        [run_row(ok, "ok"), run_row(oom, "oom", "CUDA out of memory")],
+        tmp_path / "runs.parquet",
+        meta,
+    )
+    findings = [
+        finding("energy ~ steps^a: exponent of steps", None, 1.0, kind="fit"),
+        finding("denoising share at 40 steps", "not measured", None),
+        finding("energy linear in steps", "holds", 0.998),
+        finding("video vs text per request", "does not hold", 2.5),
+    ]
+    write_table("findings", findings, tmp_path / "findings.parquet", meta)
+    lines = summarise(tmp_path).splitlines()
+    assert lines[0] == "vidcarbon: video cells 1 ok, 1 oom"
+    assert lines[1] == f"  oom: {oom}: CUDA out of memory"
+    assert lines[2] == "  retry the 1 failed: vidcarbon retry --status oom && make run"
+    assert lines[-2:] == [
+        "    energy linear in steps: 0.998 (latte-tiny; paper linear): holds",
+        "    video vs text per request: 2.5 (latte-tiny; paper linear): does not hold",
+    ]
+    assert any(line.startswith(f"  report {tmp_path}/report.html") for line in lines)
+
+
+def test_summary_before_any_table_says_how_to_resume(tmp_path):
+    assert "`make run` again resumes it" in summarise(tmp_path)
