@@ -126,10 +126,10 @@ def snakemake_command(part: Part, args, device: str) -> list[str]:
         "--nolock",
         "--directory",
         str(args.work),
-        "--configfile",
-        *config_files(part, args.cpu),
         *(["--dry-run"] if args.dry_run else []),
         *[t.format(device=device) for t in part.targets],
+        "--configfile",  # last: it takes every argument after it
+        *config_files(part, args.cpu),
     ]
 
 

@@ -37,7 +37,9 @@ def snakemake(tree: Path, workdir: Path, cores: int, config: str | None, *target
     """Run the tree's workflow in `workdir` (its own code first on the path); wall seconds."""
     env = dict(os.environ, PYTHONPATH=str(tree / "src"))
     # the Snakefile moved from workflow/ to the top level; a base ref may have either
-    snakefile = next(p for p in (tree / "Snakefile", tree / "workflow" / "Snakefile") if p.is_file())
+    snakefile = next(
+        p for p in (tree / "Snakefile", tree / "workflow" / "Snakefile") if p.is_file()
+    )
     command = [SNAKEMAKE, "-s", str(snakefile), "-d", str(workdir)]
     if config:  # the flag keeps an older tree's default config out; a newer one ignores it
         command += ["--configfile", config, "--replace-workflow-config"]

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from vidcarbon.tables import GPU_CHECK
+from vidcarbon.tables import SCHEMAS
 
 pytestmark = pytest.mark.e2e
 OUTPUTS = {"gpu_check.log", "gpu_check.parquet", "gpu_check.md", "gpu_check_tables.tar.gz"}
@@ -71,7 +71,7 @@ def test_cpu_mode_runs_every_part_in_order(cpu_run):
     assert meta["vidcarbon.table"] == "gpu_check" and len(meta["vidcarbon.git_commit"]) == 40
     assert [
         f.name for f in pq.read_schema(cpu_run / "out" / "gpu_check.parquet")
-    ] == GPU_CHECK.names
+    ] == SCHEMAS["gpu_check"].names  # GPU_CHECK plus the study columns
 
 
 def test_the_figures_come_from_the_parts_tables(cpu_run):

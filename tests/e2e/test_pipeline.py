@@ -116,7 +116,15 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     assert ((per_cell / denoise[per_cell.index]).between(0.5, 1.0 + 1e-9)).all()
 
     traces = read_table("traces", results / "traces.parquet").to_pandas()
-    assert {"warmup", "denoise", "decode"} <= set(traces.phase)
+    # every phase longer than two sampling periods (0.05 s) has samples; the toy decoder can
+    # be faster than one period, and then no sample falls inside it
+    long_phases = {
+        phase
+        for phase in ("warmup", "denoise", "decode")
+        if (runs[f"{phase}_duration_s"] > 2 * 0.05).any()
+    }
+    assert long_phases <= set(traces.phase)
+    assert set(traces.phase) & {"load", "warmup", "denoise", "decode"}  # samples are labelled
     assert set(traces.job_kind) == {"encode", "generate"}
 
     con = duckdb.connect()
