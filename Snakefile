@@ -11,7 +11,7 @@ from vidcarbon.config import (
     prepare_config,
     read_config_file,
 )
-from vidcarbon.worker import export_max_attempts
+from vidcarbon.process.isolation import export_max_attempts
 
 # Jobs in conda envs (--sdm conda, envs/*.yaml) import vidcarbon from this checkout.
 export_source(str(Path(workflow.basedir) / "src"))
@@ -76,7 +76,7 @@ rule all:
     default_target: True
     input:
         rules.collect.output,
-        rules.charts.output,
+        expand("results/charts/{chart}.{ext}", chart=CHARTS, ext=("png", "html")),
         rules.count_flops.output,
         rules.findings.output,
         rules.carbon.output,

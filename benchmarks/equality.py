@@ -50,13 +50,10 @@ PHASE_COLUMNS = [
     for quantity in ("duration_s", "gpu_energy_j", "cpu_energy_j", "dram_energy_j", "energy_j")
 ] + [f"{phase}_net_energy_j" for phase in ("encode", "denoise", "decode")]
 MEASURED = {
-    "run_id": FRESH,
     "started_at": FRESH,
     "device_wait_s": FRESH,
     "other_cpu_load": FRESH,
     "load_duration_s": TIMING,
-    "warmup_duration_s": TIMING,
-    "warmup_energy_j": TIMING,
     "idle_gpu_power_w": TIMING,
     "idle_cpu_power_w": TIMING,
     "idle_dram_power_w": TIMING,
@@ -79,7 +76,13 @@ CARBON_VALUES = [
     "embodied_fraction",
 ]
 EXCLUDED: dict[str, dict[str, str]] = {
-    "runs": {**MEASURED, **dict.fromkeys(PHASE_COLUMNS, TIMING), "generation_duration_s": TIMING},
+    "runs": {
+        "run_id": FRESH,
+        **MEASURED,
+        **dict.fromkeys(("warmup_duration_s", "warmup_energy_j"), TIMING),
+        **dict.fromkeys(PHASE_COLUMNS, TIMING),
+        "generation_duration_s": TIMING,
+    },
     "steps": {
         "run_id": FRESH,
         **dict.fromkeys(
@@ -94,7 +97,12 @@ EXCLUDED: dict[str, dict[str, str]] = {
         "power_w": TIMING,
         "phase": "which phase a sample falls in depends on its time",
     },
-    "images": {**MEASURED, **dict.fromkeys(PHASE_COLUMNS, TIMING), "generation_duration_s": TIMING},
+    "images": {
+        **MEASURED,
+        **dict.fromkeys(("warmup_duration_s", "warmup_energy_j"), TIMING),
+        **dict.fromkeys(PHASE_COLUMNS, TIMING),
+        "generation_duration_s": TIMING,
+    },
     "llm": {
         **MEASURED,
         **{
@@ -167,6 +175,9 @@ EXCLUDED: dict[str, dict[str, str]] = {
     ),
     "quality": {"duration_s": TIMING},
 }
+# Tables whose rows are samples in time: their distinct compared rows are compared (which
+# jobs and components were traced), not their number.
+DISTINCT = {"traces"}
 REL_TOL = 1e-9
 
 
@@ -224,7 +235,9 @@ def compare_table(name: str, a: Path, b: Path) -> list[str]:
     columns = [c for c in ta.schema.names if c not in excluded]
     rows_a, rows_b = (
         sorted(
-            (tuple(row[c] for c in columns) for row in t.select(columns).to_pylist()),
+            (dict.fromkeys if name in DISTINCT else list)(
+                tuple(row[c] for c in columns) for row in t.select(columns).to_pylist()
+            ),
             key=lambda row: tuple(map(_key, row)),
         )
         for t in (ta, tb)
@@ -239,7 +252,8 @@ def compare_table(name: str, a: Path, b: Path) -> list[str]:
             if not same:
                 problems.append(f"{name}: row {i} column {column}: {x!r} vs {y!r}")
     print(
-        f"  {name}: {len(rows_a)} rows x {len(columns)} columns equal"
+        f"  {name}: {len(rows_a)}{' distinct' if name in DISTINCT else ''} rows x "
+        f"{len(columns)} columns equal"
         f"{f' (largest relative float difference {largest:.1e})' if largest else ''}; "
         f"{len(excluded)} excluded"
         if not problems

@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from vidcarbon.collect import measurement_columns
 from vidcarbon.energy import fake_devices
 from vidcarbon.energy.counters import NvmlEnergyCounter
 from vidcarbon.energy.device_lock import hold_device
+from vidcarbon.energy.idle import measure_idle
 from vidcarbon.energy.meter import Meter
 from vidcarbon.energy.sharing import SHARED_CPU_LOAD, HostLoad, LoadWatch, own_pids
-from vidcarbon.generation import JobContext, Measurement
-from vidcarbon.idle import measure_idle
+from vidcarbon.workloads.measured import JobContext, Measurement
+from vidcarbon.workloads.rows import measurement_columns
 
 HOLD = """
 import sys, time

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-import vidcarbon.generation
+import vidcarbon.workloads.measured
 from tests.test_meter import FakeGPUs
 from vidcarbon.energy.check import (
     TOLERANCE_PCT,
@@ -17,7 +17,7 @@ from vidcarbon.energy.check import (
     verdict,
 )
 from vidcarbon.energy.counters import NvmlEnergyCounter
-from vidcarbon.generation import Measurement
+from vidcarbon.workloads.measured import Measurement
 
 
 class FakeNvml:
@@ -58,7 +58,7 @@ class MilliWattsAsWatts(FakeGPUs):
 def run_check(monkeypatch, meter_gpus, nvml, idle_power_w=60.0):
     """check_energy on this CPU, its meter reading `meter_gpus`, its reference `nvml`."""
     monkeypatch.setattr(
-        vidcarbon.generation,
+        vidcarbon.workloads.measured,
         "detect_counters",
         lambda *args, **kwargs: [NvmlEnergyCounter(meter_gpus)],
     )

@@ -13,7 +13,7 @@ from vidcarbon.energy.host_cpu import (
     match_tdp,
     read_host_cpu,
 )
-from vidcarbon.generation import Measurement
+from vidcarbon.workloads.measured import Measurement
 
 CPUINFO = """processor\t: 0
 vendor_id\t: AuthenticAMD

@@ -8,8 +8,10 @@ import pytest
 from vidcarbon.backends import Backend, VideoShape
 from vidcarbon.backends.pixart_tiny import PixArtTiny
 from vidcarbon.errors import ConfigError
-from vidcarbon.generation import Measurement
-from vidcarbon.images import check_image_backend, generate_image, image_row
+from vidcarbon.workloads.image.measured import generate_image
+from vidcarbon.workloads.image.spec import check_image_backend
+from vidcarbon.workloads.image.table import image_row
+from vidcarbon.workloads.measured import Measurement
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import REPO
 from vidcarbon.errors import ConfigError
-from vidcarbon.llm import datasets
 from vidcarbon.prompts import prompt_id
+from vidcarbon.workloads.text import datasets
 
 IMAGE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 

@@ -6,11 +6,12 @@ import pytest
 import torch
 
 from tests.conftest import cache_snapshot
-from vidcarbon.generation import Measurement
-from vidcarbon.llm import requests as llm_requests
-from vidcarbon.llm.collect import request_rows
-from vidcarbon.llm.models import LlmSpec, LoadedLlm, load_llm
-from vidcarbon.llm.requests import OutputLength, output_length, run_requests
+from vidcarbon.workloads.measured import Measurement
+from vidcarbon.workloads.text import measured as llm_requests
+from vidcarbon.workloads.text.measured import run_requests
+from vidcarbon.workloads.text.models import LlmSpec, LoadedLlm, load_llm
+from vidcarbon.workloads.text.spec import OutputLength, output_length
+from vidcarbon.workloads.text.table import request_rows
 
 SHORT = {"prompt_id": "p1", "dataset": "gsm8k", "text": "Question: what is 2 + 2?\nAnswer:"}
 LONGER = {"prompt_id": "p2", "dataset": "gsm8k", "text": "Question: " + "and then " * 20}
@@ -232,7 +233,7 @@ def test_chat_without_a_template_fails_with_the_fix():
 
 
 def test_fetch_weights_needs_nothing_for_tiny_or_a_local_directory(tmp_path):
-    from vidcarbon.llm.models import fetch_weights
+    from vidcarbon.workloads.text.models import fetch_weights
 
     assert fetch_weights(LlmSpec())["source"] == "none"
     local = fetch_weights(LlmSpec(model=str(tmp_path), weights="pretrained"))

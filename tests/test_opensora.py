@@ -16,7 +16,8 @@ import torch
 from tests.conftest import REPO
 from vidcarbon.backends import VideoShape, create_backend
 from vidcarbon.errors import BackendUnavailable, ConfigError
-from vidcarbon.generation import Measurement, encode_prompt, generate_cell
+from vidcarbon.workloads.measured import Measurement
+from vidcarbon.workloads.video.measured import encode_prompt, generate_cell
 
 SHAPE_240P = VideoShape(frames=3, height=240, width=426)
 

@@ -9,9 +9,15 @@ import torch
 
 from vidcarbon.backends import create_backend
 from vidcarbon.errors import ConfigError
-from vidcarbon.generation import Measurement
-from vidcarbon.llm.models import LlmSpec, build_random, check_spec, embedded_config, fetch_weights
-from vidcarbon.llm.requests import run_requests
+from vidcarbon.workloads.measured import Measurement
+from vidcarbon.workloads.text.measured import run_requests
+from vidcarbon.workloads.text.models import (
+    LlmSpec,
+    build_random,
+    check_spec,
+    embedded_config,
+    fetch_weights,
+)
 
 LLAMA = "meta-llama/Llama-2-13b-hf"
 TINY_LLAMA = {

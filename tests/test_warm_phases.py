@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from vidcarbon.backends import VideoShape
-from vidcarbon.collect import measurement_columns
-from vidcarbon.generation import Measurement, encode_prompt
-from vidcarbon.images import generate_image
-from vidcarbon.llm.requests import run_requests
+from vidcarbon.workloads.image.measured import generate_image
+from vidcarbon.workloads.measured import Measurement
+from vidcarbon.workloads.rows import measurement_columns
+from vidcarbon.workloads.text.measured import run_requests
+from vidcarbon.workloads.video.measured import encode_prompt
 
 PROMPT = {"prompt_id": "p1", "dataset": "nq_open", "text": "Q: who wrote frankenstein?\nA:"}
 

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from vidcarbon import defaults
 from vidcarbon.errors import VidcarbonError
 
 # Each command imports what it needs when it runs: `make run` calls several of them, and
@@ -67,7 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     est.add_argument(
         "--fps", type=int, help="frames per second (default: the model's, from its runs)"
     )
-    est.add_argument("--pue", type=float, default=1.2, help="power usage effectiveness, >= 1")
+    est.add_argument(
+        "--pue",
+        type=float,
+        default=defaults.PUE,
+        help=f"power usage effectiveness, >= 1 (default the paper's {defaults.PUE:g})",
+    )
     est.add_argument("--device", help="hardware.yaml entry whose embodied carbon to charge")
     est.add_argument("--hardware", type=Path, default=Path("config/hardware.yaml"))
     again = commands.add_parser(
@@ -208,7 +214,10 @@ def _estimate(args) -> str:
         f"({e.scenario.intensity_g_per_kwh:g} g/kWh), PUE {args.pue:g}",
     ]
     if e.embodied_g:
-        lines.append(f"  embodied      {band(e.embodied_g, 'g CO2e')}  of {args.device}, 5 y")
+        lines.append(
+            f"  embodied      {band(e.embodied_g, 'g CO2e')}  of {args.device}, "
+            f"{defaults.LIFETIME_YEARS:g} y"
+        )
     for name, (asked, low, high) in e.extrapolated.items():
         lines.append(
             f"  EXTRAPOLATES: {name} = {asked:g} lies outside the measured {low:g} .. {high:g}"

@@ -14,9 +14,10 @@ import yaml
 
 from vidcarbon import grid
 from vidcarbon.backends import check_backend, check_model_entry
+from vidcarbon.defaults import SCHEMA_DEFAULTS
 from vidcarbon.errors import ConfigError
-from vidcarbon.llm.models import check_spec as check_llm_spec
 from vidcarbon.prompts import Prompt, read_prompts
+from vidcarbon.workloads.text.models import check_spec as check_llm_spec
 
 DEFAULT_CONFIG = "config/config.yaml"
 # What defines a study's measured rows: a change to any of these is another study. Carbon,
@@ -102,9 +103,21 @@ def _fill_defaults(instance: Any, schema: dict) -> None:
                 _fill_defaults(value, extra)
 
 
+def load_schema(schema_path: str | Path) -> dict:
+    """The config schema, with the defaults of `vidcarbon.defaults.SCHEMA_DEFAULTS` set (the
+    schema file leaves those out, so each has one source)."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    for key, value in SCHEMA_DEFAULTS.items():
+        node = schema
+        for part in key.split("."):
+            node = node["properties"][part]
+        node["default"] = value
+    return schema
+
+
 def validate_config(config: dict, schema_path: str | Path) -> dict:
     """Validate `config` in place (filling defaults); raise ConfigError listing every problem."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = load_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:

@@ -193,3 +193,19 @@ def count_models_flops(
         except BackendUnavailable as exc:
             log.warning("FLOPs of model %s not counted: %s", model, exc)
     return rows
+
+
+def write_flops(
+    models: dict[str, dict],
+    prompt: str,
+    shapes: list[tuple[str, int]],
+    sizes: dict[str, dict[str, tuple[int, int]]],
+    device: str,
+    flops_path: str,
+    config_hash: str,
+) -> None:
+    """Rule count_flops: write flops.parquet, `count_models_flops` of every model."""
+    from vidcarbon.tables import provenance, write_table
+
+    rows = count_models_flops(models, prompt, shapes, sizes, device)
+    write_table("flops", rows, flops_path, provenance(config_hash, [], []))

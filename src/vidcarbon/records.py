@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 STATUSES = ("ok", "oom", "failed", "killed")
 HISTORY_KEYS = ("status", "error", "run_id", "started_at", "hostname", "slurm_job_id")
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """Where one kind of measured job keeps its records (each workload's spec names its own),
+    and its other outputs, which share the record's stem."""
+
+    name: str
+    records: str  # folder of the records, under the results folder
+    outputs: tuple[tuple[str, str], ...] = ()  # (folder, suffix) of outputs with the same stem
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
@@ -26,24 +37,6 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
 
 def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
-
-
-def classify_failure(exc: BaseException) -> str:
-    """'oom' for out-of-memory errors (CUDA or host), else 'failed'."""
-    if isinstance(exc, MemoryError):
-        return "oom"
-    try:
-        import torch
-
-        # torch.OutOfMemoryError is torch >= 2.5; the Open-Sora envs pin torch 2.1 / 2.3.
-        if isinstance(exc, torch.cuda.OutOfMemoryError):
-            return "oom"
-    except ImportError:
-        pass
-    text = str(exc).lower()
-    if "out of memory" in text or "can't allocate memory" in text:
-        return "oom"
-    return "failed"
 
 
 def history_path(record_path: str | Path) -> Path:

@@ -9,27 +9,13 @@ Jobs that ended with another status, ok ones included, are untouched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from vidcarbon.records import STATUSES, archive, read_json
+from vidcarbon.workloads import image, text, video
 
-
-@dataclass(frozen=True)
-class RecordKind:
-    """Where one kind of measured job keeps its records, and its other outputs."""
-
-    name: str
-    records: str  # folder of the records, under the results folder
-    outputs: tuple[tuple[str, str], ...] = ()  # (folder, suffix) of outputs with the same stem
-
-
-KINDS = (
-    RecordKind("text encoding", "encode", (("encode", ".pt"),)),
-    RecordKind("video cell", "cells", (("videos", ".mp4"),)),
-    RecordKind("image", "image_records", (("images", ".png"),)),
-    RecordKind("LLM shard", "llm/requests"),
-)
+# every workload's records, as its spec declares them
+KINDS = (*video.spec.RECORDS, *image.spec.RECORDS, *text.spec.RECORDS)
 
 
 def _statuses(record: dict) -> set[str]:

@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,9 @@ import pyarrow.parquet as pq
 
 from vidcarbon import __version__
 from vidcarbon.errors import SchemaMismatch
+from vidcarbon.records import STATUSES
 
 SCHEMA_VERSION = "3"  # 3: study columns on every table
-PHASES = ("encode", "denoise", "decode")
 COMPONENTS = ("gpu", "cpu", "dram")
 
 
@@ -29,9 +30,16 @@ def column(name: str, type_: pa.DataType, description: str, nullable: bool = Tru
     return pa.field(name, type_, nullable=nullable, metadata={"description": description})
 
 
+VIDEO_PHASES = {"encode": "text encoding", "denoise": "denoising", "decode": "VAE decoding"}
+LLM_PHASES = {"prefill": "prefill (prompt pass, first token)", "decode": "token decoding"}
+PHASES = tuple(VIDEO_PHASES)
+
 RUN_ID = column("run_id", pa.string(), "unique id of the measured job (merge key)", False)
 
-_CELL_KEYS = [
+# -- Column groups: each defined once, composed into the tables below. Rows are built from the
+# same definitions (`vidcarbon.workloads.rows`): a record key named as a column is its value.
+
+CELL_KEYS = [
     column(
         "cell_id", pa.string(), "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>", False
     ),
@@ -42,32 +50,57 @@ _CELL_KEYS = [
     column("steps", pa.int32(), "number of denoising steps", False),
     column("seed", pa.int64(), "seed of the initial noise", False),
 ]
+CELL_KEY_NAMES = tuple(f.name for f in CELL_KEYS)
+
+STATUS = [
+    column("status", pa.string(), f"{' | '.join(STATUSES)}", False),
+    column("error", pa.string(), "error text when status is not ok"),
+]
+HOST = column("hostname", pa.string(), "host that ran the job")
+SLURM_JOB = column("slurm_job_id", pa.string(), "SLURM job id of the job (null: not SLURM)")
+DEVICE = [
+    column("device", pa.string(), "cpu | cuda"),
+    column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+]
+THREADS = column("threads", pa.int32(), "CPU threads given to the job")
+STARTED_AT = column("started_at", pa.string(), "UTC start of the job, ISO 8601")
 
 _COMPONENT_WORDS = {"gpu": "GPU", "cpu": "CPU package", "dram": "DRAM"}
 
 
-VIDEO_PHASES = {"encode": "text encoding", "denoise": "denoising", "decode": "VAE decoding"}
-LLM_PHASES = {"prefill": "prefill (prompt pass, first token)", "decode": "token decoding"}
+@dataclass(frozen=True)
+class PhaseColumns:
+    """The names of one phase's time and energy columns, and their fields."""
 
+    phase: str
 
-def _phase_fields(phase: str, what: str) -> list[pa.Field]:
-    return [
-        column(f"{phase}_duration_s", pa.float64(), f"wall time of {what}, seconds"),
-        *[
+    @property
+    def duration(self) -> str:
+        return f"{self.phase}_duration_s"
+
+    def component(self, component: str) -> str:
+        return f"{self.phase}_{component}_energy_j"
+
+    @property
+    def energy(self) -> str:
+        return f"{self.phase}_energy_j"
+
+    @property
+    def net_energy(self) -> str:
+        return f"{self.phase}_net_energy_j"
+
+    def fields(self, what: str) -> list[pa.Field]:
+        """`what`: the phase in words (e.g. "text encoding")."""
+        return [
+            column(self.duration, pa.float64(), f"wall time of {what}, seconds"),
+            *_component_energy(self.phase + "_", what),
+            column(self.energy, pa.float64(), f"gross energy of {what}, joules"),
             column(
-                f"{phase}_{c}_energy_j",
+                self.net_energy,
                 pa.float64(),
-                f"{_COMPONENT_WORDS[c]} energy of {what}, joules (null: not measured)",
-            )
-            for c in COMPONENTS
-        ],
-        column(f"{phase}_energy_j", pa.float64(), f"gross energy of {what}, joules"),
-        column(
-            f"{phase}_net_energy_j",
-            pa.float64(),
-            f"energy of {what} minus idle power x its duration, joules",
-        ),
-    ]
+                f"energy of {what} minus idle power x its duration, joules",
+            ),
+        ]
 
 
 def _component_energy(prefix: str, what: str) -> list[pa.Field]:
@@ -81,10 +114,37 @@ def _component_energy(prefix: str, what: str) -> list[pa.Field]:
     ]
 
 
+def phase_fields(phases: dict[str, str]) -> list[pa.Field]:
+    """Per-phase time and energy of every phase of `phases` (name -> the phase in words)."""
+    return [f for phase, what in phases.items() for f in PhaseColumns(phase).fields(what)]
+
+
+def totals(phases: dict[str, str], duration: str) -> list[pa.Field]:
+    """The phases added up: wall time (column `duration`), gross and net energy."""
+    words = " + ".join(phases)
+    return [
+        column(duration, pa.float64(), f"{words}, seconds"),
+        column("energy_j", pa.float64(), f"gross energy of {words}, joules"),
+        column("net_energy_j", pa.float64(), f"net-of-idle energy of {words}, joules"),
+    ]
+
+
+def method_column(component: str) -> str:
+    return f"{component}_method"
+
+
+def idle_power_column(component: str) -> str:
+    return f"idle_{component}_power_w"
+
+
+def shared_column(component: str) -> str:
+    return f"{component}_shared"
+
+
 METHODS_AND_IDLE = [
     *[
         column(
-            f"{c}_method",
+            method_column(c),
             pa.string(),
             f"how {_COMPONENT_WORDS[c]} energy was obtained: counter | integrated | rapl "
             "| estimated | null (not measured)",
@@ -93,7 +153,7 @@ METHODS_AND_IDLE = [
     ],
     *[
         column(
-            f"idle_{c}_power_w",
+            idle_power_column(c),
             pa.float64(),
             f"idle {_COMPONENT_WORDS[c]} power from idle_baseline, watts (null: not subtracted, "
             "see idle_subtraction)",
@@ -107,9 +167,12 @@ METHODS_AND_IDLE = [
         "per-process counter, the CPU-time estimate, is net of idle by construction) or "
         "'no idle measurement'",
     ),
+]
+# How far a measured row can be trusted: a shared counter, the CPU estimate, the attempt.
+MEASUREMENT_PROVENANCE = [
     *[
         column(
-            f"{c}_shared",
+            shared_column(c),
             pa.bool_(),
             f"true: another process drove the device-wide {_COMPONENT_WORDS[c]} counter (NVML, "
             "RAPL) during the job, so its energy holds theirs; null: not device-wide",
@@ -144,11 +207,18 @@ METHODS_AND_IDLE = [
         "statuses of the earlier attempts, oldest first (null: first attempt)",
     ),
 ]
+LOAD = column("load_duration_s", pa.float64(), "model build/load time (not a phase), seconds")
+WARMUP = [
+    column("warmup_duration_s", pa.float64(), "warm-up pass before measuring, seconds"),
+    column("warmup_energy_j", pa.float64(), "energy of the warm-up pass, joules"),
+]
+MODEL_PARAMS = column("params_transformer", pa.int64(), "parameters of the denoiser")
+TEXT_TOKENS = column("text_tokens", pa.int32(), "prompt tokens fed to the text encoder")
 
 RUNS = pa.schema(
     [
         RUN_ID,
-        *_CELL_KEYS,
+        *CELL_KEYS,
         column("backend", pa.string(), "generation backend"),
         column("prompt", pa.string(), "prompt text"),
         column("height", pa.int32(), "video height, pixels"),
@@ -158,34 +228,30 @@ RUNS = pa.schema(
         column("tokens_per_frame", pa.int32(), "DiT tokens per latent frame (2x2 patches)"),
         column("fps", pa.int32(), "frames per second of the video"),
         column("video_duration_s", pa.float64(), "video duration = frames / fps, seconds"),
-        column("status", pa.string(), "ok | oom | failed | killed", False),
-        column("error", pa.string(), "error text when status is not ok"),
-        column("hostname", pa.string(), "host that ran the generation"),
-        column("slurm_job_id", pa.string(), "SLURM job id of the generation job (null: not SLURM)"),
-        column("device", pa.string(), "cpu | cuda"),
-        column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+        *STATUS,
+        HOST,
+        SLURM_JOB,
+        *DEVICE,
         column("dtype", pa.string(), "dtype of the denoiser"),
         column("attention", pa.string(), "attention implementation(s) that ran"),
-        column("params_transformer", pa.int64(), "parameters of the denoiser"),
-        column("text_tokens", pa.int32(), "prompt tokens fed to the text encoder"),
-        column("threads", pa.int32(), "CPU threads given to the job"),
+        MODEL_PARAMS,
+        TEXT_TOKENS,
+        THREADS,
         *METHODS_AND_IDLE,
-        column("load_duration_s", pa.float64(), "model build/load time (not a phase), seconds"),
-        column("warmup_duration_s", pa.float64(), "warm-up pass before measuring, seconds"),
-        column("warmup_energy_j", pa.float64(), "energy of the warm-up pass, joules"),
-        *[f for phase in PHASES for f in _phase_fields(phase, VIDEO_PHASES[phase])],
-        column("generation_duration_s", pa.float64(), "encode + denoise + decode, seconds"),
-        column("energy_j", pa.float64(), "gross energy of encode + denoise + decode, joules"),
-        column("net_energy_j", pa.float64(), "net-of-idle energy of the three phases, joules"),
+        *MEASUREMENT_PROVENANCE,
+        LOAD,
+        *WARMUP,
+        *phase_fields(VIDEO_PHASES),
+        *totals(VIDEO_PHASES, "generation_duration_s"),
         column("video_path", pa.string(), "mp4, relative to the working directory"),
-        column("started_at", pa.string(), "UTC start of the generation job, ISO 8601"),
+        STARTED_AT,
     ]
 )
 
 STEPS = pa.schema(
     [
         RUN_ID,
-        *_CELL_KEYS,
+        *CELL_KEYS,
         column("step_index", pa.int32(), "0-based denoising step", False),
         column("duration_s", pa.float64(), "wall time of the step, seconds"),
         *_component_energy("", "the step"),
@@ -290,7 +356,7 @@ def _carbon_phase_fields(phase: str) -> list[pa.Field]:
 # One row per (cell, intensity scenario). Carbon in g CO2e; null carbon where status != ok.
 CARBON = pa.schema(
     [
-        *_CELL_KEYS,
+        *CELL_KEYS,
         column(
             "status", pa.string(), "ok | oom | failed | killed (carbon is null unless ok)", False
         ),
@@ -543,23 +609,20 @@ LLM = pa.schema(
             pa.string(),
             "why the answer ended: eos | stop_sequence | length (reached max_new_tokens) | target",
         ),
-        column("status", pa.string(), "ok | oom | failed | killed", False),
-        column("error", pa.string(), "error text when status is not ok"),
-        column("hostname", pa.string(), "host that ran the job"),
-        column("device", pa.string(), "cpu | cuda"),
-        column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+        *STATUS,
+        HOST,
+        *DEVICE,
         column("dtype", pa.string(), "dtype of the model"),
         column("params", pa.int64(), "parameters of the model"),
         column("context_tokens", pa.int32(), "context length of the model"),
-        column("threads", pa.int32(), "CPU threads given to the job"),
+        THREADS,
         *METHODS_AND_IDLE,
-        column("load_duration_s", pa.float64(), "model build/load time (not a phase), seconds"),
-        *[f for phase, what in LLM_PHASES.items() for f in _phase_fields(phase, what)],
-        column("duration_s", pa.float64(), "prefill + decode, seconds"),
-        column("energy_j", pa.float64(), "gross energy of the phases, joules"),
-        column("net_energy_j", pa.float64(), "net-of-idle energy of the phases, joules"),
+        *MEASUREMENT_PROVENANCE,
+        LOAD,
+        *phase_fields(LLM_PHASES),
+        *totals(LLM_PHASES, "duration_s"),
         column("energy_per_output_token_j", pa.float64(), "energy_j / output_tokens, joules"),
-        column("started_at", pa.string(), "UTC start of the job, ISO 8601"),
+        STARTED_AT,
     ]
 )
 
@@ -578,25 +641,21 @@ IMAGES = pa.schema(
         column("steps", pa.int32(), "number of denoising steps"),
         column("seed", pa.int64(), "seed of the initial noise"),
         column("backend", pa.string(), "generation backend"),
-        column("status", pa.string(), "ok | oom | failed | killed", False),
-        column("error", pa.string(), "error text when status is not ok"),
-        column("hostname", pa.string(), "host that ran the job"),
-        column("device", pa.string(), "cpu | cuda"),
-        column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+        *STATUS,
+        HOST,
+        *DEVICE,
         column("dtype", pa.string(), "dtype of the model"),
-        column("params_transformer", pa.int64(), "parameters of the denoiser"),
-        column("text_tokens", pa.int32(), "prompt tokens fed to the text encoder"),
-        column("threads", pa.int32(), "CPU threads given to the job"),
+        MODEL_PARAMS,
+        TEXT_TOKENS,
+        THREADS,
         *METHODS_AND_IDLE,
-        column("load_duration_s", pa.float64(), "model build/load time (not a phase), seconds"),
-        column("warmup_duration_s", pa.float64(), "warm-up pass before measuring, seconds"),
-        column("warmup_energy_j", pa.float64(), "energy of the warm-up pass, joules"),
-        *[f for phase in PHASES for f in _phase_fields(phase, VIDEO_PHASES[phase])],
-        column("generation_duration_s", pa.float64(), "encode + denoise + decode, seconds"),
-        column("energy_j", pa.float64(), "gross energy of the phases, joules"),
-        column("net_energy_j", pa.float64(), "net-of-idle energy of the phases, joules"),
+        *MEASUREMENT_PROVENANCE,
+        LOAD,
+        *WARMUP,
+        *phase_fields(VIDEO_PHASES),
+        *totals(VIDEO_PHASES, "generation_duration_s"),
         column("image_path", pa.string(), "image, relative to the working directory"),
-        column("started_at", pa.string(), "UTC start of the job, ISO 8601"),
+        STARTED_AT,
     ]
 )
 
@@ -660,7 +719,7 @@ VIDEO_VS_TEXT = pa.schema(
 # with random placeholder weights (its value is a code-path check, never a quality score).
 QUALITY = pa.schema(
     [
-        *_CELL_KEYS,
+        *CELL_KEYS,
         column(
             "metric",
             pa.string(),

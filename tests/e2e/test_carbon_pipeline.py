@@ -9,8 +9,22 @@ from tests.conftest import small_config
 from tests.e2e.test_pipeline import job_counts
 from vidcarbon.tables import read_table
 
-# a carbon-only change reruns carbon and what reads it (charts, findings), nothing upstream
-CARBON_ONLY = {"carbon": 1, "charts": 1, "findings": 1, "all": 1}
+# a carbon-only change reruns carbon and what reads it (the charts of carbon tables,
+# findings), nothing upstream, and no chart of the runs alone (phases, power)
+CARBON_CHARTS = (
+    "rq1_energy_sources",
+    "rq4_steps_carbon_quality",
+    "rq5_resolution",
+    "rq5_duration",
+    "carbon_credits",
+    "carbon_by_time",
+)
+CARBON_ONLY = {
+    "carbon": 1,
+    **{f"chart_{name}": 1 for name in CARBON_CHARTS},
+    "findings": 1,
+    "all": 1,
+}
 
 pytestmark = pytest.mark.e2e
 

@@ -93,7 +93,12 @@ def test_llm_and_image_baselines_end_to_end(workdir):
     config["comparison"]["intensities_g_per_kwh"]["coal"] = 900
     workdir.write_config(config)
     planned = job_counts(workdir.snakemake("-n").stdout)
-    assert planned == {"video_vs_text": 1, "charts": 1, "findings": 1, "all": 1}
+    assert planned == {
+        "video_vs_text": 1,
+        "chart_rq2_video_vs_text": 1,
+        "findings": 1,
+        "all": 1,
+    }
 
 
 def test_unknown_dataset_fails_before_any_job(workdir):

@@ -18,12 +18,18 @@ import yaml
 
 from tests.conftest import REPO, SNAKEFILE, SNAKEMAKE, small_config
 from tests.test_prompts import NASTY
+from vidcarbon.analysis.charts import CHARTS
 from vidcarbon.prompts import read_prompts
 from vidcarbon.summary import summarise
 from vidcarbon.tables import read_table
 from vidcarbon.video import read_mp4
 
 pytestmark = pytest.mark.e2e
+
+
+CHART_JOBS = [f"chart_{name}" for name in CHARTS]
+# the charts of the measured runs: all but video-vs-text, which reads only the baselines
+RUN_CHART_JOBS = [job for job in CHART_JOBS if job != "chart_rq2_video_vs_text"]
 
 
 def records(directory: Path) -> list[Path]:
@@ -53,7 +59,7 @@ def test_default_config_lists_exactly_the_grid(workdir):
         "idle_baseline": 1,
         "generate": cells,
         "collect": 1,
-        "charts": 1,
+        **dict.fromkeys(CHART_JOBS, 1),
         "count_flops": 1,
         "findings": 1,
         "carbon": 1,
@@ -148,6 +154,11 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
         "rq4_steps_carbon_quality",
     ):
         assert (results / "charts" / f"{chart}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # every rule that declares a log writes it, the local rules and each chart's job included
+    logs = workdir.path / "logs"
+    for name in ("collect", "collect_quality", "carbon", "count_flops", "findings"):
+        assert (logs / f"{name}.log").is_file(), name
+    assert {p.stem for p in (logs / "charts").glob("*.log")} == set(CHARTS)
 
     workdir.snakemake("--report", str(results / "report.html"))
     report = (results / "report.html").read_text()
@@ -181,13 +192,14 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     config["grid"]["steps"] = [1, 2, 3]
     workdir.write_config(config)
     planned = job_counts(workdir.snakemake("-n").stdout)
-    # same shapes, so no new FLOP count; only the new videos are scored
+    # same shapes, so no new FLOP count; only the new videos are scored; every chart of the
+    # runs redrawn, not the video-vs-text one (no baseline here)
     assert planned == {
         "generate": 4,
         "collect": 1,
         "score_quality": 4,
         "collect_quality": 1,
-        "charts": 1,
+        **dict.fromkeys(RUN_CHART_JOBS, 1),
         "findings": 1,
         "carbon": 1,
         "all": 1,
@@ -215,7 +227,7 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
         "idle_baseline": 1,
         "collect": 1,
         "collect_quality": 1,
-        "charts": 1,
+        **dict.fromkeys(RUN_CHART_JOBS, 1),
         "findings": 1,
         "carbon": 1,
         "all": 1,

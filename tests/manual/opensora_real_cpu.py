@@ -102,7 +102,8 @@ def main() -> None:
     import opensora.models.text_encoder.t5 as t5
 
     from vidcarbon.backends import VideoShape, create_backend
-    from vidcarbon.generation import Measurement, encode_prompt, generate_cell
+    from vidcarbon.workloads.measured import Measurement
+    from vidcarbon.workloads.video.measured import encode_prompt, generate_cell
 
     ROOT.mkdir(parents=True, exist_ok=True)
     options = write_models()

@@ -1,28 +1,6 @@
+from vidcarbon.analysis.charts import CHARTS
 from vidcarbon.analysis.efficiency import gpu_peaks
 from vidcarbon.backends import random_weights
-
-CHARTS = [
-    "rq2_video_vs_text",
-    "rq4_steps_carbon_quality",
-    "rq1_energy_sources",
-    "rq3_phase_shares",
-    "rq5_resolution",
-    "rq5_duration",
-    "power_trace",
-    "carbon_credits",
-    "carbon_by_time",
-]
-CATEGORY = {
-    "rq2_video_vs_text": "RQ2 video vs text",
-    "rq4_steps_carbon_quality": "RQ4 steps, carbon and quality",
-    "rq1_energy_sources": "RQ1 embodied and operational carbon",
-    "rq3_phase_shares": "RQ3 phases",
-    "rq5_resolution": "RQ5 resolution and duration",
-    "rq5_duration": "RQ5 resolution and duration",
-    "power_trace": "Power signature",
-    "carbon_credits": "Carbon-aware operation",
-    "carbon_by_time": "Carbon-aware operation",
-}
 
 
 rule count_flops:
@@ -77,47 +55,62 @@ rule findings:
         "../scripts/findings.py"
 
 
-rule charts:
-    input:
-        unpack(lambda wildcards: optional_comparison()),
-        runs=rules.collect.output.runs,
-        quality=rules.collect_quality.output.quality,
-        carbon=rules.carbon.output.carbon,
-        carbon_by_time=rules.carbon.output.carbon_by_time,
-        deferral=rules.carbon.output.deferral,
-        credits=rules.carbon.output.credits,
-        traces=rules.collect.output.traces,
-        idle=rules.collect.input.idle,
-    output:
-        [
-            report(
+# What the charts read (each takes the entries its vidcarbon.analysis.charts.CHARTS entry names).
+CHART_INPUTS = {
+    **optional_comparison(),
+    "runs": rules.collect.output.runs,
+    "quality": rules.collect_quality.output.quality,
+    "carbon": rules.carbon.output.carbon,
+    "carbon_by_time": rules.carbon.output.carbon_by_time,
+    "deferral": rules.carbon.output.deferral,
+    "credits": rules.carbon.output.credits,
+    "traces": rules.collect.output.traces,
+    "idle": rules.collect.input.idle,
+}
+CHART_SETTINGS = {
+    "reference_resolution": config["analysis"]["reference_resolution"],
+    "scenario": config["analysis"]["scenario"],
+    "trace_cell": config["analysis"]["trace_cell"],
+    "random_weight_models": [
+        name for name, entry in config["models"].items() if random_weights(entry)
+    ],
+    "comparison_scenario": next(iter(COMPARISON["intensities_g_per_kwh"])),
+}
+
+
+# One job per chart: a chart that fails loses no other, and a table or setting that changes
+# redraws only the charts that read it.
+for chart, spec in CHARTS.items():
+
+    rule:
+        name:
+            f"chart_{chart}"
+        input:
+            **{
+                name: CHART_INPUTS[name]
+                for name in (*spec.inputs, *spec.optional)
+                if name in CHART_INPUTS
+            },
+        output:
+            png=report(
                 f"results/charts/{chart}.png",
                 caption=f"../report/{chart}.rst",
-                category=CATEGORY[chart],
+                category=spec.category,
                 labels={"chart": chart, "format": "image (PNG)"},
-            )
-            for chart in CHARTS
-        ],
-        [
-            report(
+            ),
+            html=report(
                 f"results/charts/{chart}.html",
                 caption=f"../report/{chart}.rst",
-                category=CATEGORY[chart],
+                category=spec.category,
                 labels={"chart": chart, "format": "interactive (HTML)"},
-            )
-            for chart in CHARTS
-        ],
-    log:
-        "logs/charts.log",
-    localrule: True
-    conda:
-        "../../envs/analysis.yaml"
-    params:
-        reference_resolution=config["analysis"]["reference_resolution"],
-        scenario=config["analysis"]["scenario"],
-        trace_cell=config["analysis"]["trace_cell"],
-        random_weight_models=[
-            name for name, entry in config["models"].items() if random_weights(entry)
-        ],
-    script:
-        "../scripts/charts.py"
+            ),
+        log:
+            f"logs/charts/{chart}.log",
+        localrule: True
+        conda:
+            "../../envs/analysis.yaml"
+        params:
+            chart=chart,
+            settings={name: CHART_SETTINGS[name] for name in spec.params},
+        script:
+            "../scripts/chart.py"

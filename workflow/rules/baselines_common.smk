@@ -1,6 +1,6 @@
 # Values and input functions of the text and image baselines and the comparison
 # (llm.smk, image.smk, compare.smk).
-from vidcarbon.llm.datasets import DATASETS, source_file
+from vidcarbon.workloads.text.datasets import DATASETS, source_file
 
 
 wildcard_constraints:

@@ -1,5 +1,5 @@
 # Video vs image vs text per request and per unit, at each carbon-intensity scenario.
-from vidcarbon.llm.compare import comparison_scenarios
+from vidcarbon.analysis.video_vs_text import comparison_scenarios
 
 
 rule video_vs_text:

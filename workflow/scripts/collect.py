@@ -1,11 +1,13 @@
-from vidcarbon.collect import collect
+from vidcarbon.logs import logged
+from vidcarbon.workloads.video.table import collect
 
-collect(
-    generate_records=snakemake.input.generate,
-    encode_records=snakemake.input.encode,
-    idle_records=snakemake.input.idle,
-    runs_path=snakemake.output.runs,
-    steps_path=snakemake.output.steps,
-    traces_path=snakemake.output.traces,
-    config_hash=snakemake.params.config_hash,
-)
+with logged(snakemake.log[0]):
+    collect(
+        generate_records=snakemake.input.generate,
+        encode_records=snakemake.input.encode,
+        idle_records=snakemake.input.idle,
+        runs_path=snakemake.output.runs,
+        steps_path=snakemake.output.steps,
+        traces_path=snakemake.output.traces,
+        config_hash=snakemake.params.config_hash,
+    )

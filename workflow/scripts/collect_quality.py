@@ -1,9 +1,9 @@
-from vidcarbon.jobs import setup_logging
+from vidcarbon.logs import logged
 from vidcarbon.quality.collect import collect_quality
 
-setup_logging(snakemake.log[0])
-collect_quality(
-    records=snakemake.input.records,
-    quality_path=snakemake.output.quality,
-    config_hash=snakemake.params.config_hash,
-)
+with logged(snakemake.log[0]):
+    collect_quality(
+        records=snakemake.input.records,
+        quality_path=snakemake.output.quality,
+        config_hash=snakemake.params.config_hash,
+    )

@@ -1,13 +1,13 @@
-from vidcarbon.flops import count_models_flops
-from vidcarbon.jobs import setup_logging
-from vidcarbon.tables import provenance, write_table
+from vidcarbon.flops import write_flops
+from vidcarbon.logs import logged
 
-setup_logging(snakemake.log[0])
-rows = count_models_flops(
-    snakemake.params.models,
-    snakemake.params.prompt,
-    snakemake.params.shapes,
-    snakemake.params.sizes,
-    snakemake.params.device,
-)
-write_table("flops", rows, snakemake.output.flops, provenance(snakemake.params.config_hash, [], []))
+with logged(snakemake.log[0]):
+    write_flops(
+        models=snakemake.params.models,
+        prompt=snakemake.params.prompt,
+        shapes=snakemake.params.shapes,
+        sizes=snakemake.params.sizes,
+        device=snakemake.params.device,
+        flops_path=snakemake.output.flops,
+        config_hash=snakemake.params.config_hash,
+    )

@@ -1,9 +1,10 @@
-from vidcarbon import jobs
+from vidcarbon.energy import jobs
+from vidcarbon.logs import logged
 
-jobs.energy_check(
-    measurement=dict(snakemake.params.measurement, threads=snakemake.threads),
-    load=snakemake.params.load,
-    idle_record_path=snakemake.input.idle,
-    record_path=snakemake.output.record,
-    log_path=snakemake.log[0],
-)
+with logged(snakemake.log[0]):
+    jobs.energy_check(
+        measurement=dict(snakemake.params.measurement, threads=snakemake.threads),
+        load=snakemake.params.load,
+        idle_record_path=snakemake.input.idle,
+        record_path=snakemake.output.record,
+    )

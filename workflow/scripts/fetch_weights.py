@@ -1,8 +1,9 @@
-from vidcarbon import jobs
+from vidcarbon.logs import logged
+from vidcarbon.workloads.video import jobs
 
-jobs.fetch_weights(
-    backend=snakemake.params.backend,
-    options=snakemake.params.options,
-    record_path=snakemake.output.record,
-    log_path=snakemake.log[0],
-)
+with logged(snakemake.log[0]):
+    jobs.fetch_weights(
+        backend=snakemake.params.backend,
+        options=snakemake.params.options,
+        record_path=snakemake.output.record,
+    )

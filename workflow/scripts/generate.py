@@ -1,26 +1,28 @@
-from vidcarbon import jobs
 from vidcarbon.grid import Cell
+from vidcarbon.logs import logged
+from vidcarbon.workloads.video import jobs
 
 wc = snakemake.wildcards
-jobs.generate(
-    cell=Cell(
-        wc.model,
-        wc.prompt,
-        wc.resolution,
-        int(wc.frames),
-        int(wc.steps),
-        int(wc.seed),
-        tuple(snakemake.params.size),
-    ),
-    backend=snakemake.params.backend,
-    options=snakemake.params.options,
-    fps=snakemake.params.fps,
-    warmup_steps=snakemake.params.warmup_steps,
-    measurement=dict(snakemake.params.measurement, threads=snakemake.threads),
-    embeddings_path=snakemake.input.embeddings,
-    encode_record_path=snakemake.input.encode_record,
-    video_path=snakemake.output.video,
-    record_path=snakemake.output.record,
-    log_path=snakemake.log[0],
-    attempt=snakemake.resources.attempt,
-)
+with logged(snakemake.log[0]):
+    jobs.generate(
+        cell=Cell(
+            wc.model,
+            wc.prompt,
+            wc.resolution,
+            int(wc.frames),
+            int(wc.steps),
+            int(wc.seed),
+            tuple(snakemake.params.size),
+        ),
+        backend=snakemake.params.backend,
+        options=snakemake.params.options,
+        fps=snakemake.params.fps,
+        warmup_steps=snakemake.params.warmup_steps,
+        measurement=dict(snakemake.params.measurement, threads=snakemake.threads),
+        embeddings_path=snakemake.input.embeddings,
+        encode_record_path=snakemake.input.encode_record,
+        video_path=snakemake.output.video,
+        record_path=snakemake.output.record,
+        log_path=snakemake.log[0],
+        attempt=snakemake.resources.attempt,
+    )

@@ -1,10 +1,11 @@
-from vidcarbon.llm import jobs
+from vidcarbon.logs import logged
+from vidcarbon.workloads.text import jobs
 
-jobs.sample_prompts(
-    dataset=snakemake.wildcards.dataset,
-    source=snakemake.params.source,
-    requests=snakemake.params.requests,
-    seed=snakemake.params.seed,
-    prompts_path=snakemake.output.prompts,
-    log_path=snakemake.log[0],
-)
+with logged(snakemake.log[0]):
+    jobs.sample_prompts(
+        dataset=snakemake.wildcards.dataset,
+        source=snakemake.params.source,
+        requests=snakemake.params.requests,
+        seed=snakemake.params.seed,
+        prompts_path=snakemake.output.prompts,
+    )

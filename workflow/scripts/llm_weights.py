@@ -1,7 +1,5 @@
-from vidcarbon.llm import jobs
+from vidcarbon.logs import logged
+from vidcarbon.workloads.text import jobs
 
-jobs.fetch_weights(
-    spec=snakemake.params.spec,
-    record_path=snakemake.output.record,
-    log_path=snakemake.log[0],
-)
+with logged(snakemake.log[0]):
+    jobs.fetch_weights(spec=snakemake.params.spec, record_path=snakemake.output.record)

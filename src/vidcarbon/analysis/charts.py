@@ -1,11 +1,18 @@
-"""Render the charts of the measurement and carbon tables."""
+"""The charts of the measurement and carbon tables: which tables and settings each one reads,
+and how it is drawn. The workflow runs one job per chart (`chart_<name>`), so a chart that
+fails loses no other, and a table change redraws only the charts that read it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import altair as alt
+import pandas as pd
 
 from vidcarbon.analysis import carbon_time, phases, power, scaling, shared_counters, sources
 from vidcarbon.analysis import comparison as comparison_charts
@@ -16,66 +23,57 @@ from vidcarbon.tables import read_table
 log = logging.getLogger(__name__)
 
 
-def render_measurement_charts(
-    runs_path: str | Path,
-    quality_path: str | Path,
-    comparison_path: str | Path | None,
-    scenario: str,
-    carbon_path: str | Path,
-    carbon_by_time_path: str | Path,
-    deferral_path: str | Path,
-    credits_path: str | Path,
-    traces_path: str | Path,
-    idle_records: list[str | Path],
-    out_dir: str | Path,
-    reference_resolution: str,
-    trace_cell: str | None,
-    random_weight_models: tuple[str, ...] = (),
-) -> None:
-    """Every chart of the measurement and carbon tables, as HTML and PNG; cells whose
-    device-wide counter was shared with another process are left out (`shared_counters`)."""
-    measured = read_table("runs", runs_path).to_pandas()
-    runs, left_out = shared_counters.without_shared(measured)
-    if left_out:
-        log.warning(shared_counters.note(left_out))
-    carbon = read_table("carbon", carbon_path).to_pandas()
-    carbon = shared_counters.without_cells(carbon, measured)
-    traces = read_table("traces", traces_path).to_pandas()
-    idle_power_w: dict[str, float] = {}
-    for path in idle_records:
-        idle_power_w.update(read_json(path).get("idle_power_w", {}))
-    out_dir = Path(out_dir)
-    save(sources.source_chart(carbon, reference_resolution), out_dir / "rq1_energy_sources")
-    comparison = (
-        read_table("video_vs_text", comparison_path).to_pandas() if comparison_path else None
-    )
-    save(
-        comparison_charts.request_and_unit_chart(comparison, "paper-100g"),
-        out_dir / "rq2_video_vs_text",
-    )
-    quality = read_table("quality", quality_path).to_pandas()
-    quality = shared_counters.without_cells(quality, measured)
-    save(
-        comparison_charts.steps_chart(
-            carbon, quality, scenario, reference_resolution, tuple(random_weight_models)
-        ),
-        out_dir / "rq4_steps_carbon_quality",
-    )
-    credits = read_table("credits", credits_path).to_pandas()
-    save(carbon_time.credits_chart(credits), out_dir / "carbon_credits")
-    by_time = read_table("carbon_by_time", carbon_by_time_path).to_pandas()
-    deferral = read_table("deferral", deferral_path).to_pandas()
-    save(carbon_time.time_chart(by_time, deferral), out_dir / "carbon_by_time")
-    save(phases.phase_share_chart(runs), out_dir / "rq3_phase_shares")
-    save(
-        scaling.resolution_chart(runs, carbon, scenario, reference_resolution),
-        out_dir / "rq5_resolution",
-    )
-    save(
-        scaling.duration_chart(runs, carbon, scenario, reference_resolution),
-        out_dir / "rq5_duration",
-    )
-    trace = power.prompt_to_video(traces, runs, trace_cell)
+@dataclass
+class Inputs:
+    """The table files of a chart job (rule input name -> path), each read on first use.
+    Cells whose device-wide counter was shared with another process are left out of runs,
+    carbon and quality (`shared_counters`)."""
+
+    paths: dict[str, str]
+
+    def _read(self, name: str, table: str) -> pd.DataFrame:
+        return read_table(table, self.paths[name]).to_pandas()
+
+    @cached_property
+    def measured(self) -> pd.DataFrame:
+        return self._read("runs", "runs")
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        runs, left_out = shared_counters.without_shared(self.measured)
+        if left_out:
+            log.warning(shared_counters.note(left_out))
+        return runs
+
+    @cached_property
+    def carbon(self) -> pd.DataFrame:
+        return shared_counters.without_cells(self._read("carbon", "carbon"), self.measured)
+
+    @cached_property
+    def quality(self) -> pd.DataFrame:
+        return shared_counters.without_cells(self._read("quality", "quality"), self.measured)
+
+    @cached_property
+    def comparison(self) -> pd.DataFrame | None:
+        """video_vs_text, or None where the config has no text or image baseline."""
+        return self._read("comparison", "video_vs_text") if "comparison" in self.paths else None
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table read as it is (credits, carbon_by_time, deferral, traces)."""
+        return self._read(name, name)
+
+    @cached_property
+    def idle_power_w(self) -> dict[str, float]:
+        idle: dict[str, float] = {}
+        for path in self.paths["idle"]:
+            idle.update(read_json(path).get("idle_power_w", {}))
+        return idle
+
+
+def power_trace(inputs: Inputs, trace_cell: str | None) -> alt.TopLevelMixin:
+    """One cell's power from prompt to video, the power per phase, and mean power per cell."""
+    runs = inputs.runs
+    trace = power.prompt_to_video(inputs.table("traces"), runs, trace_cell)
     cell = trace.job_id.iloc[-1] if not trace.empty else (trace_cell or "no cell")
     methods = power.component_methods(runs, cell)
     title = alt.TitleParams(
@@ -84,10 +82,92 @@ def render_measurement_charts(
         "prompt's encode job, then its generate job",
         anchor="start",
     )
-    stats = power.phase_statistics(trace, idle_power_w, methods) if not trace.empty else trace
-    chart = alt.vconcat(
+    stats = (
+        power.phase_statistics(trace, inputs.idle_power_w, methods) if not trace.empty else trace
+    )
+    return alt.vconcat(
         power.trace_chart(trace, title, methods),
         power.statistics_chart(stats, "Power per phase"),
         power.mean_power_chart(runs),
     ).resolve_scale(color="independent")
-    save(chart, out_dir / "power_trace")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart: its report category, the rule inputs it reads (`optional` ones may be
+    missing), the settings it takes (rule params) and how it is drawn."""
+
+    category: str
+    inputs: tuple[str, ...]
+    params: tuple[str, ...]
+    draw: Callable[..., alt.TopLevelMixin]
+    optional: tuple[str, ...] = ()
+
+
+CHARTS: dict[str, Chart] = {
+    "rq2_video_vs_text": Chart(
+        "RQ2 video vs text",
+        (),
+        ("comparison_scenario",),
+        lambda i, comparison_scenario: comparison_charts.request_and_unit_chart(
+            i.comparison, comparison_scenario
+        ),
+        optional=("comparison",),
+    ),
+    "rq4_steps_carbon_quality": Chart(
+        "RQ4 steps, carbon and quality",
+        ("runs", "carbon", "quality"),
+        ("scenario", "reference_resolution", "random_weight_models"),
+        lambda i, scenario, reference_resolution, random_weight_models: (
+            comparison_charts.steps_chart(
+                i.carbon, i.quality, scenario, reference_resolution, tuple(random_weight_models)
+            )
+        ),
+    ),
+    "rq1_energy_sources": Chart(
+        "RQ1 embodied and operational carbon",
+        ("runs", "carbon"),
+        ("reference_resolution",),
+        lambda i, reference_resolution: sources.source_chart(i.carbon, reference_resolution),
+    ),
+    "rq3_phase_shares": Chart(
+        "RQ3 phases", ("runs",), (), lambda i: phases.phase_share_chart(i.runs)
+    ),
+    "rq5_resolution": Chart(
+        "RQ5 resolution and duration",
+        ("runs", "carbon"),
+        ("scenario", "reference_resolution"),
+        lambda i, scenario, reference_resolution: scaling.resolution_chart(
+            i.runs, i.carbon, scenario, reference_resolution
+        ),
+    ),
+    "rq5_duration": Chart(
+        "RQ5 resolution and duration",
+        ("runs", "carbon"),
+        ("scenario", "reference_resolution"),
+        lambda i, scenario, reference_resolution: scaling.duration_chart(
+            i.runs, i.carbon, scenario, reference_resolution
+        ),
+    ),
+    "power_trace": Chart(
+        "Power signature", ("runs", "traces", "idle"), ("trace_cell",), power_trace
+    ),
+    "carbon_credits": Chart(
+        "Carbon-aware operation",
+        ("credits",),
+        (),
+        lambda i: carbon_time.credits_chart(i.table("credits")),
+    ),
+    "carbon_by_time": Chart(
+        "Carbon-aware operation",
+        ("carbon_by_time", "deferral"),
+        (),
+        lambda i: carbon_time.time_chart(i.table("carbon_by_time"), i.table("deferral")),
+    ),
+}
+
+
+def render_chart(name: str, inputs: dict[str, Any], params: dict[str, Any], stem: str | Path):
+    """Draw chart `name` from its input files with its settings; write `stem`.html and .png."""
+    chart = CHARTS[name]
+    return save(chart.draw(Inputs(dict(inputs)), **params), Path(stem).with_suffix(""))

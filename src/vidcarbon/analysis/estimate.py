@@ -9,6 +9,7 @@ from numbers import Integral
 
 import pandas as pd
 
+from vidcarbon import defaults
 from vidcarbon.carbon.accounting import SECONDS_PER_YEAR
 from vidcarbon.carbon.intensity import Scenario, resolve_scenario
 from vidcarbon.errors import ConfigError
@@ -63,7 +64,7 @@ def check_request(
     if not (math.isfinite(pue) and pue >= 1):
         raise ConfigError(
             f"--pue {pue:g} is not allowed; allowed: >= 1 (total facility energy over IT "
-            "energy; the paper uses 1.2)"
+            f"energy; the paper uses {defaults.PUE:g})"
         )
 
 
@@ -75,9 +76,9 @@ def estimate(
     steps: int,
     intensity: str,
     fps: int | None = None,
-    pue: float = 1.2,
+    pue: float = defaults.PUE,
     embodied_g: float | None = None,
-    lifetime_years: float = 5.0,
+    lifetime_years: float = defaults.LIFETIME_YEARS,
 ) -> Estimate:
     """Predict one video of `model` from the laws fitted on its ok cells in `runs`.
 

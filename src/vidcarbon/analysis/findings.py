@@ -21,14 +21,18 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from vidcarbon.analysis.efficiency import efficiency_markdown, phase_efficiency
+from vidcarbon.analysis.shared_counters import note, without_cells, without_shared
 from vidcarbon.analysis.sources import source_cells
 from vidcarbon.grid import RESOLUTIONS
 from vidcarbon.laws import PHASES, QUANTITIES, VARIABLES, ModelLaws, fit_models, usable_cells
+from vidcarbon.tables import provenance, read_table, write_table
 
 LETTER = {"steps": "a", "pixels": "b", "frames": "f"}
 HOLDS, FAILS, INCONCLUSIVE, NOT_MEASURED = "holds", "does not hold", "inconclusive", "not measured"
@@ -130,9 +134,9 @@ class Claim:
 
     def _row(self, model: str, verdict: str, detail: str, **measured) -> Finding:
         return Finding(
-            "claim",
-            model,
-            self.name,
+            kind="claim",
+            model=model,
+            name=self.name,
             unit=self.unit,
             paper=self.paper,
             paper_value=self.paper_value,
@@ -405,11 +409,12 @@ def comparison_claims(
         group = f"240p_f{2 * law.fps}_"
         rows = pd.DataFrame()
         if comparison is not None and len(comparison):
-            first = comparison[comparison.scenario == comparison.scenario.iloc[0]]
-            rows = first[
-                (first.modality == "video")
-                & (first.model == model)
-                & first.group.str.startswith(group)
+            # energy ratios, the same under every scenario: one row per group is enough
+            groups = comparison.drop_duplicates(["modality", "model", "group"])
+            rows = groups[
+                (groups.modality == "video")
+                & (groups.model == model)
+                & groups.group.str.startswith(group)
             ]
         if rows.empty:
             reason = "no 2 s 240p video in video_vs_text.parquet, or no text baseline"
@@ -478,16 +483,16 @@ def law_rows(laws: dict[str, ModelLaws]) -> list[Finding]:
                     c = fit[variable]
                     rows.append(
                         Finding(
-                            "fit",
-                            model,
-                            f"{phase} {quantity}: exponent of {variable}",
-                            c.value,
-                            c.ci_low,
-                            c.ci_high,
-                            "95 % CI of the exponent",
-                            "exponent",
-                            fit.r2,
-                            fit.n,
+                            kind="fit",
+                            model=model,
+                            name=f"{phase} {quantity}: exponent of {variable}",
+                            value=c.value,
+                            ci_low=c.ci_low,
+                            ci_high=c.ci_high,
+                            interval="95 % CI of the exponent",
+                            unit="exponent",
+                            r2=fit.r2,
+                            n=fit.n,
                             phase=phase,
                             quantity=quantity,
                             variable=variable,
@@ -667,3 +672,37 @@ def markdown_to_html(markdown: str, title: str = "Findings") -> str:
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n"
     )
+
+
+def write_findings(
+    runs_path: str,
+    carbon_path: str,
+    flops_path: str,
+    comparison_path: str | None,
+    llm_path: str | None,
+    outputs: dict[str, str],
+    reference_resolution: str,
+    gpu_peaks_tflops: dict[str, float],
+    config_hash: str,
+) -> None:
+    """Rule findings: the claims and laws (findings.parquet), energy per FLOP
+    (efficiency.parquet), and both as Markdown and HTML (`outputs`: findings, efficiency,
+    summary, html). Cells whose device-wide counter was shared are left out, and said so."""
+    measured = read_table("runs", runs_path).to_pandas()
+    runs, left_out = without_shared(measured)
+    carbon = without_cells(read_table("carbon", carbon_path).to_pandas(), measured)
+    comparison = (
+        read_table("video_vs_text", comparison_path).to_pandas() if comparison_path else None
+    )
+    llm = read_table("llm", llm_path).to_pandas() if llm_path else None
+    rows = findings_rows(runs, carbon, comparison, llm, reference_resolution=reference_resolution)
+    meta = provenance(config_hash, sorted(set(runs.hostname.dropna())), [])
+    write_table("findings", rows, outputs["findings"], meta)
+    flops = read_table("flops", flops_path).to_pandas()
+    efficiency = phase_efficiency(runs, flops, gpu_peaks_tflops)
+    write_table("efficiency", efficiency.to_dict("records"), outputs["efficiency"], meta)
+    summary = summary_markdown(pd.DataFrame(rows), runs) + "\n" + efficiency_markdown(efficiency)
+    if left_out:
+        summary += "\n" + note(left_out) + "\n"
+    Path(outputs["summary"]).write_text(summary)
+    Path(outputs["html"]).write_text(markdown_to_html(summary))

@@ -11,24 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vidcarbon import defaults
 from vidcarbon.carbon.embodied import ChargedHardware
 from vidcarbon.carbon.intensity import Scenario
 from vidcarbon.errors import ConfigError
-from vidcarbon.tables import COMPONENTS, PHASES
+from vidcarbon.tables import CELL_KEY_NAMES, COMPONENTS, PHASES, PhaseColumns
 
 J_PER_KWH = 3.6e6
 SECONDS_PER_YEAR = 365 * 24 * 3600  # ACT and the notes use 365-day years (5 y = 1.5768e8 s)
 MEASURED_METHODS = ("counter", "integrated", "rapl")
-CELL_KEYS = ("cell_id", "model", "prompt_id", "resolution", "frames", "steps", "seed")
 
 
 @dataclass(frozen=True)
 class Assumptions:
     """The operational and lifetime parameters of one carbon run."""
 
-    pue: float = 1.2
-    lifetime_years: float = 5.0
-    utilisation: float = 1.0
+    pue: float = defaults.PUE
+    lifetime_years: float = defaults.LIFETIME_YEARS
+    utilisation: float = defaults.UTILISATION
 
     def __post_init__(self):
         for name in ("pue", "lifetime_years", "utilisation"):
@@ -40,7 +40,7 @@ class Assumptions:
         if self.pue < 1:
             raise ConfigError(
                 f"config key 'carbon.pue': {self.pue!r} is below 1; a PUE is total facility "
-                "energy over IT energy, so it is >= 1 (the paper uses 1.2)"
+                f"energy over IT energy, so it is >= 1 (the paper uses {defaults.PUE:g})"
             )
         if self.utilisation > 1:
             raise ConfigError(
@@ -84,7 +84,7 @@ def cell_carbon(
     measured, estimated = _methods(run)
     share = hardware.share(run.get("threads"))
     charged_g = hardware.embodied_g * share
-    row: dict[str, Any] = {k: run[k] for k in CELL_KEYS}
+    row: dict[str, Any] = {k: run[k] for k in CELL_KEY_NAMES}
     row.update(
         status=run["status"],
         device=run.get("device"),
@@ -114,9 +114,10 @@ def cell_carbon(
     totals = dict.fromkeys(("operational_g", "net_operational_g", "embodied_g"), 0.0)
     duration_total = energy_total = net_total = 0.0
     for phase in PHASES:
-        energy = _f(run.get(f"{phase}_energy_j")) if ok else None
-        net = _f(run.get(f"{phase}_net_energy_j")) if ok else None
-        duration = _f(run.get(f"{phase}_duration_s")) if ok else None
+        names = PhaseColumns(phase)
+        energy = _f(run.get(names.energy)) if ok else None
+        net = _f(run.get(names.net_energy)) if ok else None
+        duration = _f(run.get(names.duration)) if ok else None
         if ok and (energy is None or duration is None):
             raise ValueError(
                 f"runs row {run['cell_id']!r} has status ok but no {phase} energy or duration; "

@@ -16,7 +16,7 @@ import itertools
 import os
 from typing import Any
 
-from vidcarbon.generation import JobContext, Measurement
+from vidcarbon.workloads.measured import JobContext, Measurement
 
 TOLERANCE_PCT = 2.0
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from vidcarbon import defaults
+from vidcarbon.analysis.video_vs_text import PAPER_OUTPUT_TOKENS, compare
 from vidcarbon.carbon.accounting import operational_g
-from vidcarbon.llm.compare import PAPER_OUTPUT_TOKENS, PAPER_PUE, PAPER_SCENARIO, compare
+
+PAPER_SCENARIO = (defaults.COMPARISON_SCENARIO, defaults.COMPARISON_INTENSITY_G_PER_KWH)
+PAPER_PUE = defaults.PUE
 
 KWH = 3.6e6  # J
 
@@ -50,7 +54,7 @@ def tables():
 
 def test_carbon_is_kwh_times_pue_times_intensity():
     assert operational_g(KWH, 100.0, 1.2) == pytest.approx(120.0)
-    assert PAPER_SCENARIO == ("paper-100g", 100.0) and PAPER_PUE == 1.2
+    assert PAPER_SCENARIO == ("paper-100g", 100.0) and PAPER_PUE == 1.2  # the paper's RQ2
 
 
 def test_per_request_per_unit_and_ratios():
@@ -105,7 +109,7 @@ def test_unknown_reference_llm_is_an_error():
 
 
 def test_comparison_scenarios_add_the_carbon_ones_once():
-    from vidcarbon.llm.compare import comparison_scenarios
+    from vidcarbon.analysis.video_vs_text import comparison_scenarios
 
     carbon = [
         {"name": "wind", "intensity_g_per_kwh": 11.0},

@@ -1,7 +1,9 @@
-"""The measured jobs: encode one prompt; generate one cell (load, warm-up, denoise, decode).
+"""The child's side of every measured job, shared by the workloads: the meter's settings, the
+context that measures a job's body and fills its record, and how a failure is classified.
 
-Each returns a JSON-able record with its windows (time and energy per component), the power
-trace, and a status. A failure keeps everything measured before it.
+A workload's `measured` module builds its body (load, warm-up, then the measured phases) and
+runs it in a `JobContext`; the record it returns holds the windows (time and energy per
+component), the power trace and a status. A failure keeps everything measured before it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ import socket
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from vidcarbon.backends import VideoShape, create_backend
+from vidcarbon.backends import VideoShape
 from vidcarbon.energy import fake_devices
 from vidcarbon.energy.counters import detect_counters
 from vidcarbon.energy.device_lock import hold_device
@@ -24,9 +25,26 @@ from vidcarbon.energy.host_cpu import CpuPower, detect_cpu_power
 from vidcarbon.energy.meter import Meter
 from vidcarbon.energy.sampler import PowerSampler
 from vidcarbon.energy.sharing import Watcher
-from vidcarbon.records import classify_failure
 
 log = logging.getLogger(__name__)
+
+
+def classify_failure(exc: BaseException) -> str:
+    """'oom' for out-of-memory errors (CUDA or host), else 'failed'."""
+    if isinstance(exc, MemoryError):
+        return "oom"
+    try:
+        import torch
+
+        # torch.OutOfMemoryError is torch >= 2.5; the Open-Sora envs pin torch 2.1 / 2.3.
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            return "oom"
+    except ImportError:
+        pass
+    text = str(exc).lower()
+    if "out of memory" in text or "can't allocate memory" in text:
+        return "oom"
+    return "failed"
 
 
 @dataclass(frozen=True)
@@ -151,80 +169,3 @@ def phase_state(warmup: int) -> str:
     """How every phase of a job was measured: "warm" (after an unmeasured pass of that same
     phase in the same process, the `warmup` window) or "cold" (warm-up turned off)."""
     return "warm" if warmup > 0 else "cold"
-
-
-def encode_prompt(
-    backend: str,
-    options: dict,
-    prompt: str,
-    embeddings_path: str | Path,
-    measurement: Measurement,
-    warmup_steps: int = 1,
-) -> dict[str, Any]:
-    """Text phase of one prompt, warm as the other phases (`phase_state`): an unmeasured
-    encode of the same prompt, then the measured one. Writes the embeddings."""
-    import torch
-
-    ctx = JobContext(
-        measurement,
-        {"kind": "encode", "backend": backend, "phase_state": phase_state(warmup_steps)},
-    )
-
-    def body(meter: Meter) -> None:
-        model = create_backend(backend, options)
-        with meter.window("load"):
-            model.load(measurement.compute_device, phases=("encode",))
-        ctx.record["model_info"] = model.describe()
-        if warmup_steps > 0:
-            with meter.window("warmup"):
-                model.encode(prompt)
-        with meter.window("encode"):
-            embeddings = model.encode(prompt)
-        tmp = Path(embeddings_path).with_suffix(".tmp")
-        torch.save(embeddings, tmp)
-        tmp.replace(embeddings_path)
-        ctx.record["text_tokens"] = embeddings.get("text_tokens")
-
-    return ctx.run(body)
-
-
-def generate_cell(
-    backend: str,
-    options: dict,
-    shape: VideoShape,
-    steps: int,
-    seed: int,
-    fps: int,
-    warmup_steps: int,
-    embeddings_path: str | Path,
-    video_path: str | Path,
-    measurement: Measurement,
-) -> dict[str, Any]:
-    """Denoising and decoding of one cell, after a warm-up pass; writes the mp4."""
-    import torch
-
-    from vidcarbon.video import write_mp4
-
-    ctx = JobContext(
-        measurement,
-        {"kind": "generate", "backend": backend, "phase_state": phase_state(warmup_steps)},
-    )
-
-    def body(meter: Meter) -> None:
-        model = create_backend(backend, options)
-        with meter.window("load"):
-            model.load(measurement.compute_device, phases=("denoise", "decode"))
-            embeddings = torch.load(embeddings_path, weights_only=True)
-        ctx.record["model_info"] = model.describe()
-        if warmup_steps > 0:
-            with meter.window("warmup"):
-                latents = model.denoise(embeddings, shape, warmup_steps, seed)
-                model.decode(*model.first_frame(latents, shape))
-
-        latents = measured_denoise(meter, model, embeddings, shape, steps, seed)
-        with meter.window("decode"):
-            frames = model.decode(latents, shape)
-        write_mp4(video_path, frames, fps)
-        ctx.record["frames_written"] = int(frames.shape[0])
-
-    return ctx.run(body)

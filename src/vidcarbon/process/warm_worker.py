@@ -8,7 +8,7 @@ memory and failure), waits for it, and answers with its exit status. A client th
 
 Only third-party libraries are preloaded; vidcarbon's own modules are imported by each child
 after the fork, so an edited package is always picked up. Set VIDCARBON_WARM_WORKER=0 to run
-every job in a cold `python -m vidcarbon.worker` process instead (the default in SLURM jobs).
+every job in a cold `python -m vidcarbon.process.child` process instead (the default in SLURM jobs).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _start_server(path: Path, timeout_s: float = 120.0) -> socket.socket | None:
         path.unlink(missing_ok=True)  # a stale socket of a dead server
         with open(path.with_suffix(".log"), "a") as log:
             subprocess.Popen(
-                [sys.executable, "-m", "vidcarbon.warmpool", str(path), str(IDLE_S)],
+                [sys.executable, "-m", "vidcarbon.process.warm_worker", str(path), str(IDLE_S)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -107,7 +107,7 @@ def _start_server(path: Path, timeout_s: float = 120.0) -> socket.socket | None:
 
 
 def run(request_path: str | Path, log_path: str | Path) -> int | None:
-    """Run `vidcarbon.worker` on `request_path` in a warm child; its exit code (negative:
+    """Run `vidcarbon.process.child` on `request_path` in a warm child; its exit code (negative:
     killed by that signal), or None if no warm worker could be reached."""
     path = socket_path()
     client = _connect(path) or _start_server(path)
@@ -137,7 +137,7 @@ def _child(listener: socket.socket, conn: socket.socket, message: dict) -> None:
         os.close(fd)
         sys.stdout = os.fdopen(1, "w", buffering=1)
         sys.stderr = os.fdopen(2, "w", buffering=1)
-        from vidcarbon.worker import main
+        from vidcarbon.process.child import main
 
         code = main([message["request"]])
     except BaseException:

@@ -6,8 +6,9 @@ import signal
 
 import pytest
 
-from vidcarbon.records import classify_failure, read_json
-from vidcarbon.worker import _describe_exit, run_isolated
+from vidcarbon.process.isolation import _describe_exit, run_isolated
+from vidcarbon.records import read_json
+from vidcarbon.workloads.measured import classify_failure
 
 
 def test_classify_failure():
@@ -47,11 +48,11 @@ def test_child_that_dies_leaves_a_record(tmp_path, monkeypatch, warm):
 
 
 def test_warm_worker_returns_the_childs_exit_code_and_log(tmp_path):
-    from vidcarbon import warmpool
+    from vidcarbon.process import warm_worker
 
     request = tmp_path / "request.json"
     request.write_text("{}")  # no "kind": the child raises and exits 1
-    assert warmpool.run(request, tmp_path / "log.txt") == 1
+    assert warm_worker.run(request, tmp_path / "log.txt") == 1
     assert "KeyError" in (tmp_path / "log.txt").read_text()
 
 
@@ -59,7 +60,7 @@ def test_folders_of_dead_jobs_are_removed_and_live_ones_kept(tmp_path):
     import subprocess
     import sys
 
-    from vidcarbon.worker import WORKSPACE_PREFIX, remove_stale_workspaces
+    from vidcarbon.process.isolation import WORKSPACE_PREFIX, remove_stale_workspaces
 
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
@@ -80,7 +81,7 @@ def test_folders_of_dead_jobs_are_removed_and_live_ones_kept(tmp_path):
 def test_an_interrupted_job_removes_its_folder(tmp_path, monkeypatch):
     import tempfile
 
-    from vidcarbon import warmpool
+    from vidcarbon.process import warm_worker
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.setenv("VIDCARBON_WARM_WORKER", "1")
@@ -89,7 +90,7 @@ def test_an_interrupted_job_removes_its_folder(tmp_path, monkeypatch):
     def interrupted(request, log):
         raise KeyboardInterrupt  # Ctrl-C while the child runs
 
-    monkeypatch.setattr(warmpool, "run", interrupted)
+    monkeypatch.setattr(warm_worker, "run", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_isolated("generate", {}, {}, tmp_path / "r.json", [], tmp_path / "log.txt")
     assert not list(tmp_path.glob("vidcarbon-job-*"))

@@ -1,15 +1,14 @@
-"""Runs a measured job in a child process, so that a crash, an OOM kill or a signal becomes a
-recorded result instead of a lost one.
+"""The Snakemake job's side of the process boundary: run a measured job in a child process,
+so that a crash, an OOM kill or a signal becomes a recorded result instead of a lost one.
 
-Parent: `run_isolated(...)` (called by the Snakemake rule scripts; does not import torch).
-Child: forked by the warm worker (`vidcarbon.warmpool`), or `python -m vidcarbon.worker
-REQUEST.json` when none can be reached or VIDCARBON_WARM_WORKER=0.
+`run_isolated(...)` is called by the workloads' `jobs` modules (it does not import torch). The
+child is forked by the warm worker (`vidcarbon.process.warm_worker`), or is `python -m
+vidcarbon.process.child REQUEST.json` when none can be reached or VIDCARBON_WARM_WORKER=0.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import signal
@@ -20,11 +19,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from vidcarbon import warmpool
 from vidcarbon.errors import ResubmitWithMoreResources
+from vidcarbon.process import warm_worker
 from vidcarbon.records import archive, history_path, load_history, read_json, write_json_atomic
-
-log = logging.getLogger(__name__)
 
 
 def _describe_exit(returncode: int) -> tuple[str, str]:
@@ -108,11 +105,11 @@ def run_isolated(
                 {"kind": kind, "kwargs": kwargs, "record_path": str(child_record)}, default=str
             )
         )
-        returncode = warmpool.run(request, log_path) if warmpool.enabled() else None
+        returncode = warm_worker.run(request, log_path) if warm_worker.enabled() else None
         if returncode is None:
             with open(log_path, "a") as log_file:
                 returncode = subprocess.run(
-                    [sys.executable, "-m", "vidcarbon.worker", str(request)],
+                    [sys.executable, "-m", "vidcarbon.process.child", str(request)],
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                     check=False,
@@ -146,36 +143,3 @@ def run_isolated(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch()
     return record
-
-
-def main(argv: list[str]) -> int:
-    """Child side: run the job described by the request file argv[0], write its record."""
-    from vidcarbon.backends import VideoShape
-    from vidcarbon.generation import Measurement, encode_prompt, generate_cell
-
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
-    request = json.loads(Path(argv[0]).read_text())
-    kwargs = dict(request["kwargs"])
-    kwargs["measurement"] = Measurement(**kwargs["measurement"])
-    if request["kind"] == "encode":
-        record = encode_prompt(**kwargs)
-    elif request["kind"] == "llm":
-        from vidcarbon.llm.requests import run_requests
-
-        record = run_requests(**kwargs)
-    elif request["kind"] == "image":
-        from vidcarbon.images import generate_image
-
-        kwargs["shape"] = VideoShape(**kwargs["shape"])
-        record = generate_image(**kwargs)
-    else:
-        kwargs["shape"] = VideoShape(**kwargs["shape"])
-        record = generate_cell(**kwargs)
-    write_json_atomic(request["record_path"], record)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -2,13 +2,13 @@
 per output unit (frame, image, token), under each carbon-intensity scenario.
 
 carbon_g = energy_j / 3.6e6 x pue x intensity_g_per_kwh (operational only; embodied carbon is
-the carbon module's). The paper's point is 100 g/kWh with PUE 1.2 (`PAPER_SCENARIO`, `PAPER_PUE`).
+the carbon module's). The paper's point is 100 g/kWh with its PUE (`vidcarbon.defaults`).
 Per unit follows the paper: each request's energy over its units, averaged over requests.
 
 How long text answers are decides much of both ratios. The paper's two figures imply its
-answer length: a 2 s 240p video (16 frames at 8 fps) costs 6x a text response, so one frame
-costs 6 x n / 16 tokens' worth, and 6 x n / 16 = 78 gives n = 208 tokens per answer
-(`PAPER_OUTPUT_TOKENS`). Beside the measured ratios, the table gives the reference text's
+answer length: a 2 s 240p video (16 frames at the paper's 8 fps) costs 6x a text response,
+so one frame costs 6 x n / 16 tokens' worth, and 6 x n / 16 = 78 gives n = 208 tokens per
+answer (`PAPER_OUTPUT_TOKENS`). Beside the measured ratios, the table gives the reference text's
 mean answer length and the ratios it would give at 208 tokens: its energy per answer
 estimated as mean prefill energy + (208 - 1) x mean decode energy per generated token (the
 first token comes from the prefill), an estimate linear in the answer length.
@@ -21,13 +21,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from vidcarbon import defaults
 from vidcarbon.carbon.accounting import operational_g
 
 log = logging.getLogger(__name__)
 
-PAPER_SCENARIO = ("paper-100g", 100.0)
-PAPER_PUE = 1.2
-PAPER_FRAMES = 16  # a 2 s video at the paper's 8 fps
+PAPER_FRAMES = 2 * defaults.FPS  # the paper's 2 s videos
 PAPER_OUTPUT_TOKENS = 78 * PAPER_FRAMES / 6  # 6 x n / 16 = 78 -> n = 208
 
 

@@ -1,57 +1,26 @@
-"""Text generation measured per request: a prefill window (the forward pass over the prompt that
-yields the first token) and a decode window (every further token), with the video meter.
+"""The text workload's child side: answers generated and measured per request, a prefill
+window (the forward pass over the prompt that yields the first token) and a decode window
+(every further token), with the video meter.
 
-Output length (`length_policy`), which decides much of a text answer's energy:
-- "target": random weights never stop by themselves, so every answer is exactly the dataset's
-  target length (`min_new_tokens = max_new_tokens = target`);
-- "stop": a pretrained base model stops where the dataset's answer ends, as evaluation
-  harnesses decide (`vidcarbon.llm.datasets.AnswerEnd`): at EOS, at one of the dataset's stop
-  sequences in the generated text, or at its token limit;
-- "eos_cap": a chat model (`chat: true`) stops at EOS or at the cap.
-Each request records how many tokens it generated and why it stopped (`stop_reason`: eos |
-stop_sequence | length | target). A stop sequence's own tokens are generated, so they count.
-A batch of requests shares its windows; each request's share is the batch's prefill energy in
-proportion to its input tokens and the decode energy in proportion to its output tokens
-(batch_size 1 gives the paper's per-request view).
+How long answers are is `vidcarbon.workloads.text.spec.output_length`. Each request records
+how many tokens it generated and why it stopped (`stop_reason`: eos | stop_sequence | length
+| target). A stop sequence's own tokens are generated, so they count. A batch of requests
+shares its windows; each request's share is the batch's prefill energy in proportion to its
+input tokens and the decode energy in proportion to its output tokens (batch_size 1 gives the
+paper's per-request view).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from vidcarbon.energy.meter import Meter
-from vidcarbon.generation import JobContext, Measurement, phase_state
-from vidcarbon.llm.datasets import spec as dataset_spec
-from vidcarbon.llm.models import LlmSpec, load_llm
-from vidcarbon.records import classify_failure
+from vidcarbon.workloads.measured import JobContext, Measurement, classify_failure, phase_state
+from vidcarbon.workloads.text.models import LlmSpec, load_llm
+from vidcarbon.workloads.text.spec import OutputLength, output_length
 
 log = logging.getLogger(__name__)
-
-LENGTH_POLICIES = ("target", "stop", "eos_cap")
-STOP_REASONS = ("eos", "stop_sequence", "length", "target")
-
-
-@dataclass(frozen=True)
-class OutputLength:
-    """How long answers are: `policy` (see the module docstring), the token limit (the exact
-    length under "target"), and the stop sequences of the "stop" policy."""
-
-    policy: str
-    max_new_tokens: int
-    stop_sequences: tuple[str, ...] = ()
-
-
-def output_length(spec: LlmSpec, dataset: str, target_tokens: int, cap_tokens: int):
-    """Random weights: the target; a chat model: EOS or the cap; a base model: the dataset's
-    answer end (its stop sequences and token limit, the cap where it sets none)."""
-    if spec.effective_weights == "random":
-        return OutputLength("target", int(target_tokens))
-    if spec.chat:
-        return OutputLength("eos_cap", int(cap_tokens))
-    end = dataset_spec(dataset).answer_end
-    return OutputLength("stop", int(end.max_new_tokens or cap_tokens), end.stop_sequences)
 
 
 class _Progress:

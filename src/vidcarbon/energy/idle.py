@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from vidcarbon.generation import JobContext, Measurement
+from vidcarbon.workloads.measured import JobContext, Measurement
 
 
 def measure_idle(measurement: Measurement, duration_s: float) -> dict[str, Any]:

@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # torch is imported by the jobs that load a model, not by the
     import torch
 
 TINY = "llama-tiny"
-WEIGHTS = ("pretrained", "random")
 
 
 @dataclass(frozen=True)

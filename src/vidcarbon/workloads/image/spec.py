@@ -1,0 +1,55 @@
+"""The image workload's spec: its backends (text-to-image models behind the video backends'
+protocol, one frame), what an image job is asked (its identity) and where its records live.
+
+Images get their own table rather than rows in runs.parquet: a runs row is a grid cell with
+frames, fps and a video path, and the video analysis would have to filter images back out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vidcarbon.backends import check_backend, create_backend
+from vidcarbon.grid import RESOLUTIONS
+from vidcarbon.records import RecordKind
+
+# name -> "module:Class" implementing vidcarbon.backends.Backend for one frame.
+IMAGE_BACKENDS: dict[str, str] = {"pixart-tiny": "vidcarbon.backends.pixart_tiny:PixArtTiny"}
+RECORDS = (RecordKind("image", "image_records", (("images", ".png"),)),)
+
+
+def check_image_backend(name: str, key: str = "image.models") -> None:
+    check_backend(name, key, registry=IMAGE_BACKENDS, kind="image backend")
+
+
+def create_image_backend(name: str, options: dict):
+    return create_backend(name, options, registry=IMAGE_BACKENDS)
+
+
+def image_identity(
+    model: str,
+    prompt_id: str,
+    prompt: str,
+    resolution: str,
+    steps: int,
+    seed: int,
+    backend: str,
+    device: str,
+    image_path: str,
+) -> dict[str, Any]:
+    """An image's keys (`image_id` is its path stem), its pixels and where it goes."""
+    height, width = RESOLUTIONS[resolution]
+    return {
+        "image_id": f"{model}/{prompt_id}/{resolution}_s{steps}_seed{seed}",
+        "model": model,
+        "prompt_id": prompt_id,
+        "prompt": prompt,
+        "resolution": resolution,
+        "height": height,
+        "width": width,
+        "steps": steps,
+        "seed": seed,
+        "backend": backend,
+        "device": device,
+        "image_path": image_path,
+    }

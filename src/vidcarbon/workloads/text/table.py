@@ -1,0 +1,61 @@
+"""The text workload's records into the llm table: one row per request of every shard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vidcarbon.tables import LLM, LLM_PHASES
+from vidcarbon.workloads.rows import (
+    add_totals,
+    all_measured,
+    collect_table,
+    device_name,
+    measurement_columns,
+    phase_values,
+    take,
+    windows,
+)
+
+
+def request_rows(record: dict[str, Any], idle: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per request of a shard record; batch windows are split by each request's share.
+
+    `idle`: the idle_baseline record of the job's device ({} if none)."""
+    job_windows = windows(record)
+    idle_w = idle.get("idle_power_w", {})
+    info = record.get("model_info", {})
+    shared = take(record, LLM)
+    shared.update(
+        device_name=device_name(record),
+        dtype=info.get("dtype"),
+        params=info.get("params"),
+        context_tokens=info.get("context_tokens"),
+        load_duration_s=job_windows.get("load", {}).get("duration_s"),
+        **measurement_columns(record, idle),
+    )
+    rows = []
+    for req in record.get("requests", []):
+        row = {**shared, **take(req, LLM)}
+        for phase in LLM_PHASES:
+            cols = phase_values(phase, job_windows.get(req.get(f"{phase}_window") or ""), idle_w)
+            share = req.get(f"{phase}_share") or 0.0
+            for key, value in cols.items():
+                scaled = value is not None and key.endswith("_energy_j")
+                row[key] = value * share if scaled else value
+        complete = row["status"] == "ok" and all_measured(row, LLM_PHASES)
+        add_totals(row, LLM_PHASES, "duration_s", complete)
+        tokens = row.get("output_tokens")
+        row["energy_per_output_token_j"] = row["energy_j"] / tokens if complete and tokens else None
+        rows.append(row)
+    return rows
+
+
+def collect_llm(
+    request_records: list[str | Path],
+    idle_records: list[str | Path],
+    llm_path: str | Path,
+    config_hash: str,
+) -> None:
+    """Write llm.parquet: one row per request of every (llm, dataset, shard) record."""
+    collect_table("llm", request_records, idle_records, request_rows, llm_path, config_hash)

@@ -1,0 +1,89 @@
+"""The video workload's child side: encode one prompt; generate one cell (load, warm-up,
+denoise per step, decode, write the mp4). Each returns the job's record (see
+`vidcarbon.workloads.measured`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vidcarbon.backends import VideoShape, create_backend
+from vidcarbon.energy.meter import Meter
+from vidcarbon.workloads.measured import JobContext, Measurement, measured_denoise, phase_state
+
+
+def encode_prompt(
+    backend: str,
+    options: dict,
+    prompt: str,
+    embeddings_path: str | Path,
+    measurement: Measurement,
+    warmup_steps: int = 1,
+) -> dict[str, Any]:
+    """Text phase of one prompt, warm as the other phases (`phase_state`): an unmeasured
+    encode of the same prompt, then the measured one. Writes the embeddings."""
+    import torch
+
+    ctx = JobContext(
+        measurement,
+        {"kind": "encode", "backend": backend, "phase_state": phase_state(warmup_steps)},
+    )
+
+    def body(meter: Meter) -> None:
+        model = create_backend(backend, options)
+        with meter.window("load"):
+            model.load(measurement.compute_device, phases=("encode",))
+        ctx.record["model_info"] = model.describe()
+        if warmup_steps > 0:
+            with meter.window("warmup"):
+                model.encode(prompt)
+        with meter.window("encode"):
+            embeddings = model.encode(prompt)
+        tmp = Path(embeddings_path).with_suffix(".tmp")
+        torch.save(embeddings, tmp)
+        tmp.replace(embeddings_path)
+        ctx.record["text_tokens"] = embeddings.get("text_tokens")
+
+    return ctx.run(body)
+
+
+def generate_cell(
+    backend: str,
+    options: dict,
+    shape: VideoShape,
+    steps: int,
+    seed: int,
+    fps: int,
+    warmup_steps: int,
+    embeddings_path: str | Path,
+    video_path: str | Path,
+    measurement: Measurement,
+) -> dict[str, Any]:
+    """Denoising and decoding of one cell, after a warm-up pass; writes the mp4."""
+    import torch
+
+    from vidcarbon.video import write_mp4
+
+    ctx = JobContext(
+        measurement,
+        {"kind": "generate", "backend": backend, "phase_state": phase_state(warmup_steps)},
+    )
+
+    def body(meter: Meter) -> None:
+        model = create_backend(backend, options)
+        with meter.window("load"):
+            model.load(measurement.compute_device, phases=("denoise", "decode"))
+            embeddings = torch.load(embeddings_path, weights_only=True)
+        ctx.record["model_info"] = model.describe()
+        if warmup_steps > 0:
+            with meter.window("warmup"):
+                latents = model.denoise(embeddings, shape, warmup_steps, seed)
+                model.decode(*model.first_frame(latents, shape))
+
+        latents = measured_denoise(meter, model, embeddings, shape, steps, seed)
+        with meter.window("decode"):
+            frames = model.decode(latents, shape)
+        write_mp4(video_path, frames, fps)
+        ctx.record["frames_written"] = int(frames.shape[0])
+
+    return ctx.run(body)
