@@ -21,11 +21,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from vidcarbon import tables
 from vidcarbon.carbon.accounting import embodied_share_g, operational_g
 from vidcarbon.errors import ConfigError
 from vidcarbon.fits import Coefficient, Fit, fit_power_law
 
-PHASES = ("encode", "denoise", "decode", "video")
+PHASES = (*tables.PHASES, "video")  # each phase, and the whole video
 QUANTITIES = ("energy_j", "duration_s")
 VARIABLES = ("steps", "pixels", "frames")
 

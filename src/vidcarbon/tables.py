@@ -18,11 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vidcarbon import __version__
+from vidcarbon.energy import COMPONENTS
 from vidcarbon.errors import SchemaMismatch
 from vidcarbon.records import STATUSES
 
 SCHEMA_VERSION = "3"  # 3: study columns on every table
-COMPONENTS = ("gpu", "cpu", "dram")
 
 
 def column(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:

@@ -70,3 +70,16 @@ def test_every_metric_has_a_unit_and_version():
     assert set(metrics.WEIGHT_FREE) == {"temporal_flickering", "sharpness", "noise"}
     for m in metrics.WEIGHT_FREE.values():
         assert m.unit and m.version
+
+
+def test_sharpness_and_noise_are_their_written_out_formulas():
+    """scipy.ndimage computes them; the values are those of the formulas written out with
+    slices (the project's own loops before), to rounding."""
+    frames = np.random.default_rng(0).integers(0, 256, (3, 17, 23, 3), dtype=np.uint8)
+    y = frames.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    lap = y[:, :-2, 1:-1] + y[:, 2:, 1:-1] + y[:, 1:-1, :-2] + y[:, 1:-1, 2:] - 4 * y[:, 1:-1, 1:-1]
+    assert metrics.sharpness(frames) == pytest.approx(lap.var(axis=(1, 2)).mean(), rel=1e-12)
+    mask = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]])
+    conv = sum(mask[i, j] * y[:, i : 15 + i, j : 21 + j] for i in range(3) for j in range(3))
+    sigma = np.sqrt(np.pi / 2) * np.abs(conv).sum(axis=(1, 2)) / (6 * 21 * 15)
+    assert metrics.noise(frames) == pytest.approx(sigma.mean(), rel=1e-12)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-PHASES = ("encode", "denoise", "decode")
+from vidcarbon.tables import PHASES
 
 
 def gpu_peaks(devices: dict[str, dict]) -> dict[str, float]:

@@ -6,8 +6,8 @@ import altair as alt
 import pandas as pd
 
 from vidcarbon.analysis.render import no_data
+from vidcarbon.tables import PHASES
 
-PHASES = ["encode", "denoise", "decode"]
 TITLE = "Energy share of each phase as denoising steps grow"
 
 
@@ -43,7 +43,7 @@ def phase_share_chart(runs: pd.DataFrame) -> alt.TopLevelMixin:
         .encode(
             x=alt.X("steps:O", title="denoising steps"),
             y=alt.Y("share:Q", title="share of the video's energy", axis=alt.Axis(format="%")),
-            color=alt.Color("phase:N", sort=PHASES, title="phase"),
+            color=alt.Color("phase:N", sort=list(PHASES), title="phase"),
             order=alt.Order("phase_order:Q"),
             tooltip=["steps", "phase", alt.Tooltip("share:Q", format=".1%"), "energy_j"],
         )

@@ -27,14 +27,11 @@ from vidcarbon.errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
 
-# How a component's energy was obtained; an estimate is never a reading.
-METHODS = ("counter", "integrated", "rapl", "estimated")
-COMPONENTS = ("gpu", "cpu", "dram")
-
 
 class EnergyCounter(Protocol):
-    component: str  # one of COMPONENTS
-    method: str  # one of METHODS
+    component: str  # one of vidcarbon.energy.COMPONENTS
+    # how its energy is obtained: counter | integrated | rapl | estimated (never a reading)
+    method: str
     device_name: str
 
     def energy_j(self) -> float:

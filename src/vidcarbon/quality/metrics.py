@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from vidcarbon.errors import VidcarbonError
 
@@ -16,9 +17,11 @@ VERSION = "vidcarbon-1"
 
 # ITU-R BT.601 luma weights (what JPEG/ffmpeg use for greyscale).
 _LUMA = np.array([0.299, 0.587, 0.114])
-# Immerkaer (1996), "Fast noise variance estimation": the difference of two Laplacians,
-# which cancels image structure to first order and leaves the noise.
-_NOISE_MASK = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
+# The 4-neighbour Laplacian; and Immerkaer (1996), "Fast noise variance estimation": the
+# difference of two Laplacians, which cancels image structure to first order and leaves the
+# noise. Both are applied to every frame at once (a kernel one frame deep).
+_LAPLACIAN = np.array([[[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]])
+_NOISE_MASK = np.array([[[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]])
 
 
 class UnscorableVideo(VidcarbonError):
@@ -38,8 +41,14 @@ def _check(frames: np.ndarray, min_frames: int, metric: str) -> None:
         raise UnscorableVideo(f"{metric}: frames of {frames.shape[1:3]} pixels are too small")
 
 
-def _luma(frame: np.ndarray) -> np.ndarray:
-    return frame.astype(np.float64) @ _LUMA
+def _luma(frames: np.ndarray) -> np.ndarray:
+    return frames.astype(np.float64) @ _LUMA
+
+
+def _filtered(frames: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """`kernel` applied to the luma of every frame, on the pixels whose 3x3 neighbourhood lies
+    inside the frame (frames x height-2 x width-2)."""
+    return ndimage.correlate(_luma(frames), kernel)[:, 1:-1, 1:-1]
 
 
 def temporal_flickering(frames: np.ndarray) -> float:
@@ -62,12 +71,7 @@ def sharpness(frames: np.ndarray) -> float:
     Higher is sharper; blur lowers it. Not normalised: compare videos of one resolution.
     """
     _check(frames, 1, "sharpness")
-    values = []
-    for frame in frames:
-        y = _luma(frame)
-        lap = y[:-2, 1:-1] + y[2:, 1:-1] + y[1:-1, :-2] + y[1:-1, 2:] - 4.0 * y[1:-1, 1:-1]
-        values.append(lap.var())
-    return float(np.mean(values))
+    return float(_filtered(frames, _LAPLACIAN).var(axis=(1, 2)).mean())
 
 
 def noise(frames: np.ndarray) -> float:
@@ -77,15 +81,9 @@ def noise(frames: np.ndarray) -> float:
     about s (added independently to R, G and B it reads about 0.67 s).
     """
     _check(frames, 1, "noise")
-    values = []
-    for frame in frames:
-        y = _luma(frame)
-        h, w = y.shape
-        conv = sum(
-            _NOISE_MASK[i, j] * y[i : h - 2 + i, j : w - 2 + j] for i in range(3) for j in range(3)
-        )
-        values.append(np.sqrt(np.pi / 2.0) * np.abs(conv).sum() / (6.0 * (w - 2) * (h - 2)))
-    return float(np.mean(values))
+    conv = _filtered(frames, _NOISE_MASK)
+    _, h, w = conv.shape
+    return float((np.sqrt(np.pi / 2.0) * np.abs(conv).sum(axis=(1, 2)) / (6.0 * w * h)).mean())
 
 
 @dataclass(frozen=True)
