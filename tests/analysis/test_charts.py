@@ -356,3 +356,36 @@ def test_mean_power_against_video_length(tmp_path):
     values = next(iter(spec["datasets"].values()))
     assert {round(v["mean_power_w"], 6) for v in values} == {250.0}
     assert "no data" in json.dumps(power.mean_power_chart(runs.assign(status="failed")).to_dict())
+
+
+def test_a_chart_job_reads_only_the_inputs_it_declares(tmp_path):
+    """Each chart is its own job (`chart_<name>`): it draws from the files its CHARTS entry
+    names, writes only its own two files, and a missing declared input fails it alone."""
+    from vidcarbon.analysis.charts import CHARTS, render_chart
+    from vidcarbon.tables import provenance, write_table
+
+    runs = runs_table().assign(
+        run_id=lambda d: [f"r{i}" for i in range(len(d))],
+        model="m",
+        prompt_id="p",
+        seed=0,
+        cell_id=lambda d: [
+            f"m/p/{r}_f{f}_s{s}_seed0"
+            for r, f, s in zip(d.resolution, d.frames, d.steps, strict=True)
+        ],
+    )
+    path = tmp_path / "runs.parquet"
+    write_table("runs", runs.to_dict("records"), path, provenance("test", [], []))
+    assert CHARTS["rq3_phase_shares"].inputs == ("runs",)
+    render_chart("rq3_phase_shares", {"runs": str(path)}, {}, tmp_path / "charts" / "rq3.png")
+    assert sorted(p.name for p in (tmp_path / "charts").iterdir()) == ["rq3.html", "rq3.png"]
+    with pytest.raises(KeyError, match="carbon"):
+        render_chart(
+            "rq1_energy_sources",
+            {"runs": str(path)},
+            {"reference_resolution": "240p"},
+            tmp_path / "charts" / "rq1.png",
+        )
+    # without a text or image baseline the video-vs-text chart says so instead of failing
+    render_chart("rq2_video_vs_text", {}, {"comparison_scenario": "paper-100g"}, tmp_path / "rq2")
+    assert (tmp_path / "rq2.png").stat().st_size > 1000

@@ -1,15 +1,12 @@
 from vidcarbon.logs import logged
 from vidcarbon.workloads.image import jobs
+from vidcarbon.workloads.image.spec import Image
 
 wc = snakemake.wildcards
 with logged(snakemake.log[0]):
     jobs.generate_image(
-        model=wc.model,
-        prompt_id=wc.prompt,
+        image=Image(wc.model, wc.prompt, wc.resolution, int(wc.steps), int(wc.seed)),
         prompt=snakemake.params.prompt,
-        resolution=wc.resolution,
-        steps=int(wc.steps),
-        seed=int(wc.seed),
         backend=snakemake.params.backend,
         options=snakemake.params.options,
         warmup_steps=snakemake.params.warmup_steps,

@@ -133,22 +133,20 @@ CHARTS: dict[str, Chart] = {
     "rq3_phase_shares": Chart(
         "RQ3 phases", ("runs",), (), lambda i: phases.phase_share_chart(i.runs)
     ),
-    "rq5_resolution": Chart(
-        "RQ5 resolution and duration",
-        ("runs", "carbon"),
-        ("scenario", "reference_resolution"),
-        lambda i, scenario, reference_resolution: scaling.resolution_chart(
-            i.runs, i.carbon, scenario, reference_resolution
-        ),
-    ),
-    "rq5_duration": Chart(
-        "RQ5 resolution and duration",
-        ("runs", "carbon"),
-        ("scenario", "reference_resolution"),
-        lambda i, scenario, reference_resolution: scaling.duration_chart(
-            i.runs, i.carbon, scenario, reference_resolution
-        ),
-    ),
+    **{
+        name: Chart(
+            "RQ5 resolution and duration",
+            ("runs", "carbon"),
+            ("scenario", "reference_resolution"),
+            lambda i, scenario, reference_resolution, draw=draw: draw(
+                i.runs, i.carbon, scenario, reference_resolution
+            ),
+        )
+        for name, draw in (
+            ("rq5_resolution", scaling.resolution_chart),
+            ("rq5_duration", scaling.duration_chart),
+        )
+    },
     "power_trace": Chart(
         "Power signature", ("runs", "traces", "idle"), ("trace_cell",), power_trace
     ),

@@ -83,6 +83,12 @@ class JobContext:
     measurement: Measurement
     record: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, kind: str, measurement: Measurement, warmup: int, **names: Any) -> JobContext:
+        """A workload job's context: its kind, what names it, and how its phases are
+        measured (`phase_state` of its `warmup`)."""
+        return cls(measurement, {"kind": kind, **names, "phase_state": phase_state(warmup)})
+
     def __post_init__(self):
         import torch
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from vidcarbon.process.isolation import run_isolated
-from vidcarbon.workloads.image.spec import image_identity
+from vidcarbon.workloads.image.spec import Image, image_identity
 
 
 def generate_image(
-    model: str,
-    prompt_id: str,
+    image: Image,
     prompt: str,
-    resolution: str,
-    steps: int,
-    seed: int,
     backend: str,
     options: dict,
     warmup_steps: int,
@@ -25,24 +21,14 @@ def generate_image(
     attempt: int = 1,
 ) -> dict:
     """One image of the image baseline, isolated in a child process."""
-    identity = image_identity(
-        model,
-        prompt_id,
-        prompt,
-        resolution,
-        steps,
-        seed,
-        backend,
-        measurement["device"],
-        image_path,
-    )
+    identity = image_identity(image, prompt, backend, measurement["device"], image_path)
     kwargs = {
         "backend": backend,
         "options": options,
         "prompt": prompt,
         "shape": {"frames": 1, "height": identity["height"], "width": identity["width"]},
-        "steps": steps,
-        "seed": seed,
+        "steps": image.steps,
+        "seed": image.seed,
         "warmup_steps": warmup_steps,
         "image_path": image_path,
         "measurement": measurement,

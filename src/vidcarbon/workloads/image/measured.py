@@ -9,7 +9,7 @@ from typing import Any
 from vidcarbon.backends import VideoShape
 from vidcarbon.energy.meter import Meter
 from vidcarbon.workloads.image.spec import create_image_backend
-from vidcarbon.workloads.measured import JobContext, Measurement, measured_denoise, phase_state
+from vidcarbon.workloads.measured import JobContext, Measurement, measured_denoise
 
 
 def generate_image(
@@ -26,10 +26,7 @@ def generate_image(
     """Load, warm up, then measure encode, denoise (per step) and decode of one image."""
     import imageio.v3 as iio
 
-    ctx = JobContext(
-        measurement,
-        {"kind": "image", "backend": backend, "phase_state": phase_state(warmup_steps)},
-    )
+    ctx = JobContext.of("image", measurement, warmup_steps, backend=backend)
 
     def body(meter: Meter) -> None:
         model = create_image_backend(backend, options)

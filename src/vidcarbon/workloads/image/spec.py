@@ -7,6 +7,7 @@ frames, fps and a video path, and the video analysis would have to filter images
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from vidcarbon.backends import check_backend, create_backend
@@ -26,29 +27,37 @@ def create_image_backend(name: str, options: dict):
     return create_backend(name, options, registry=IMAGE_BACKENDS)
 
 
+@dataclass(frozen=True)
+class Image:
+    """One image of the image baseline: the image workload's counterpart of a grid cell."""
+
+    model: str
+    prompt_id: str
+    resolution: str
+    steps: int
+    seed: int
+
+    @property
+    def image_id(self) -> str:
+        """Also the path stem of its record and PNG."""
+        return f"{self.model}/{self.prompt_id}/{self.resolution}_s{self.steps}_seed{self.seed}"
+
+
 def image_identity(
-    model: str,
-    prompt_id: str,
-    prompt: str,
-    resolution: str,
-    steps: int,
-    seed: int,
-    backend: str,
-    device: str,
-    image_path: str,
+    image: Image, prompt: str, backend: str, device: str, image_path: str
 ) -> dict[str, Any]:
-    """An image's keys (`image_id` is its path stem), its pixels and where it goes."""
-    height, width = RESOLUTIONS[resolution]
+    """An image's keys, its pixels (Open-Sora's size of its resolution) and where it goes."""
+    height, width = RESOLUTIONS[image.resolution]
     return {
-        "image_id": f"{model}/{prompt_id}/{resolution}_s{steps}_seed{seed}",
-        "model": model,
-        "prompt_id": prompt_id,
+        "image_id": image.image_id,
+        "model": image.model,
+        "prompt_id": image.prompt_id,
         "prompt": prompt,
-        "resolution": resolution,
+        "resolution": image.resolution,
         "height": height,
         "width": width,
-        "steps": steps,
-        "seed": seed,
+        "steps": image.steps,
+        "seed": image.seed,
         "backend": backend,
         "device": device,
         "image_path": image_path,

@@ -1,15 +1,14 @@
-"""The image workload's records into the images table."""
+"""The image workload's records into the rows of the images table (collected by
+`vidcarbon.workloads.rows.collect_table`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from vidcarbon.tables import IMAGES, PHASES
 from vidcarbon.workloads.rows import (
     add_totals,
     all_measured,
-    collect_table,
     device_name,
     load_and_warmup,
     measurement_columns,
@@ -40,18 +39,6 @@ def image_row(record: dict[str, Any], idle: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def collect_images(
-    image_records: list[str | Path],
-    idle_records: list[str | Path],
-    images_path: str | Path,
-    config_hash: str,
-) -> None:
-    """Write images.parquet: one row per generated image."""
-    collect_table(
-        "images",
-        image_records,
-        idle_records,
-        lambda record, idle: [image_row(record, idle)],
-        images_path,
-        config_hash,
-    )
+def image_rows(record: dict[str, Any], idle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of one image record (one), for `vidcarbon.workloads.rows.collect_table`."""
+    return [image_row(record, idle)]

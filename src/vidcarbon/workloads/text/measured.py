@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from vidcarbon.energy.meter import Meter
-from vidcarbon.workloads.measured import JobContext, Measurement, classify_failure, phase_state
+from vidcarbon.workloads.measured import JobContext, Measurement, classify_failure
 from vidcarbon.workloads.text.models import LlmSpec, load_llm
 from vidcarbon.workloads.text.spec import OutputLength, output_length
 
@@ -123,10 +123,7 @@ def run_requests(
     requests only, and a failed load fails them all (status on the record).
     """
     llm_spec = LlmSpec(**spec)
-    ctx = JobContext(
-        measurement,
-        {"kind": "llm", "llm_model": llm_spec.model, "phase_state": phase_state(warmup_tokens)},
-    )
+    ctx = JobContext.of("llm", measurement, warmup_tokens, llm_model=llm_spec.model)
     requests: list[dict[str, Any]] = []
     ctx.record["requests"] = requests
 

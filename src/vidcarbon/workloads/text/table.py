@@ -1,15 +1,14 @@
-"""The text workload's records into the llm table: one row per request of every shard."""
+"""The text workload's records into the rows of the llm table, one per request of a shard
+(collected by `vidcarbon.workloads.rows.collect_table`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from vidcarbon.tables import LLM, LLM_PHASES
 from vidcarbon.workloads.rows import (
     add_totals,
     all_measured,
-    collect_table,
     device_name,
     measurement_columns,
     phase_values,
@@ -49,13 +48,3 @@ def request_rows(record: dict[str, Any], idle: dict[str, Any]) -> list[dict[str,
         row["energy_per_output_token_j"] = row["energy_j"] / tokens if complete and tokens else None
         rows.append(row)
     return rows
-
-
-def collect_llm(
-    request_records: list[str | Path],
-    idle_records: list[str | Path],
-    llm_path: str | Path,
-    config_hash: str,
-) -> None:
-    """Write llm.parquet: one row per request of every (llm, dataset, shard) record."""
-    collect_table("llm", request_records, idle_records, request_rows, llm_path, config_hash)

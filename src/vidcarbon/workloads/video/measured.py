@@ -9,7 +9,7 @@ from typing import Any
 
 from vidcarbon.backends import VideoShape, create_backend
 from vidcarbon.energy.meter import Meter
-from vidcarbon.workloads.measured import JobContext, Measurement, measured_denoise, phase_state
+from vidcarbon.workloads.measured import JobContext, Measurement, measured_denoise
 
 
 def encode_prompt(
@@ -24,10 +24,7 @@ def encode_prompt(
     encode of the same prompt, then the measured one. Writes the embeddings."""
     import torch
 
-    ctx = JobContext(
-        measurement,
-        {"kind": "encode", "backend": backend, "phase_state": phase_state(warmup_steps)},
-    )
+    ctx = JobContext.of("encode", measurement, warmup_steps, backend=backend)
 
     def body(meter: Meter) -> None:
         model = create_backend(backend, options)
@@ -64,10 +61,7 @@ def generate_cell(
 
     from vidcarbon.video import write_mp4
 
-    ctx = JobContext(
-        measurement,
-        {"kind": "generate", "backend": backend, "phase_state": phase_state(warmup_steps)},
-    )
+    ctx = JobContext.of("generate", measurement, warmup_steps, backend=backend)
 
     def body(meter: Meter) -> None:
         model = create_backend(backend, options)
