@@ -17,6 +17,11 @@ Then, for every `results/*.parquet` of either side:
 and every video (`results/videos/**/*.mp4`) and image (`results/images/**/*.png`) byte for
 byte. The charts, findings.md and report are not compared: they are drawn from energies.
 
+Then the row builders alone, with nothing excluded: the working tree's code collects the
+base run's own job records (video cells and encodings, images, LLM shards, idle) again, and
+the runs, steps, traces, images and llm tables it writes must equal the base run's in every
+column, energies and ids included.
+
 Excluded columns, and why: this machine has no energy counter, so energy is estimated from
 CPU time, and CPU time, wall time and the power trace differ from run to run; so does
 everything computed from them (carbon, ratios, fitted laws, verdicts). Ids and timestamps are
@@ -38,6 +43,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from default_run import checkout  # benchmarks/ is this script's folder
 
+REPO = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)
 
 # Columns that hold (or are computed from) time, energy, power or ids, per table.
@@ -205,6 +211,44 @@ def run_side(name: str, workdir: Path) -> None:
     print(f"{name}: default run done in {time.monotonic() - start:.0f} s", flush=True)
 
 
+# The working tree's collection of the base run's records (run with the working tree's src/).
+RECOLLECT = """
+import os, sys
+from pathlib import Path
+import pyarrow.parquet as pq
+from vidcarbon.workloads.image.table import image_rows
+from vidcarbon.workloads.rows import collect_table
+from vidcarbon.workloads.text.table import request_rows
+from vidcarbon.workloads.video.table import collect
+
+results, out = Path(sys.argv[1]), Path(sys.argv[2])
+meta = pq.read_schema(results / "runs.parquet").metadata
+os.environ["VIDCARBON_STUDY"] = meta[b"vidcarbon.study"].decode()
+os.environ["VIDCARBON_STUDY_HASH"] = meta[b"vidcarbon.study_hash"].decode()
+def records(folder):
+    return sorted(p for p in (results / folder).rglob("*.json") if not p.name.startswith("."))
+idle = records("idle")
+collect(records("cells"), records("encode"), idle, out / "runs.parquet", out / "steps.parquet",
+        out / "traces.parquet", "recollected")
+collect_table("images", records("image_records"), idle, image_rows, out / "images.parquet", "")
+collect_table("llm", records("llm/requests"), idle, request_rows, out / "llm.parquet", "")
+"""
+RECOLLECTED = ("runs", "steps", "traces", "images", "llm")
+
+
+def recollect(results: Path, src: Path, out: Path) -> list[str]:
+    """The tables that the code in `src` builds from the records under `results`, against
+    the tables there: every column compared."""
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(src))
+    subprocess.run([sys.executable, "-c", RECOLLECT, str(results), str(out)], env=env, check=True)
+    print(f"the working tree's rows from the records of {results} (nothing excluded):")
+    problems = []
+    for name in RECOLLECTED:
+        problems += compare_table(name, results / f"{name}.parquet", out / f"{name}.parquet", {})
+    return problems
+
+
 def _key(value) -> tuple:
     """A sort key that orders None and NaN first and never compares across types."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -222,20 +266,23 @@ def _equal(a, b) -> tuple[bool, float]:
     return a == b, 0.0
 
 
-def compare_table(name: str, a: Path, b: Path) -> list[str]:
-    """Problems found between the two files of table `name` (empty: equal)."""
+def compare_table(
+    name: str, a: Path, b: Path, excluded: dict[str, str] | None = None, distinct: bool = False
+) -> list[str]:
+    """Problems found between the two files of table `name` (empty: equal); `excluded`:
+    the columns left out (default: EXCLUDED's); `distinct`: compare the distinct rows."""
     ta, tb = pq.read_table(a), pq.read_table(b)
     fields = [(f.name, str(f.type), f.nullable) for f in ta.schema]
     if fields != [(f.name, str(f.type), f.nullable) for f in tb.schema]:
         return [f"{name}: schemas differ:\n  {ta.schema}\n  vs\n  {tb.schema}"]
-    excluded = EXCLUDED.get(name, {})
+    excluded = EXCLUDED.get(name, {}) if excluded is None else excluded
     unknown = sorted(set(excluded) - set(ta.schema.names))
     if unknown:
         return [f"{name}: excluded columns not in the table: {', '.join(unknown)}"]
     columns = [c for c in ta.schema.names if c not in excluded]
     rows_a, rows_b = (
         sorted(
-            (dict.fromkeys if name in DISTINCT else list)(
+            (dict.fromkeys if distinct else list)(
                 tuple(row[c] for c in columns) for row in t.select(columns).to_pylist()
             ),
             key=lambda row: tuple(map(_key, row)),
@@ -252,7 +299,7 @@ def compare_table(name: str, a: Path, b: Path) -> list[str]:
             if not same:
                 problems.append(f"{name}: row {i} column {column}: {x!r} vs {y!r}")
     print(
-        f"  {name}: {len(rows_a)}{' distinct' if name in DISTINCT else ''} rows x "
+        f"  {name}: {len(rows_a)}{' distinct' if distinct else ''} rows x "
         f"{len(columns)} columns equal"
         f"{f' (largest relative float difference {largest:.1e})' if largest else ''}; "
         f"{len(excluded)} excluded"
@@ -281,7 +328,9 @@ def compare(a: Path, b: Path) -> list[str]:
     tables_b = {p.stem for p in b.glob("*.parquet")}
     problems = [f"table only in one side: {n}" for n in sorted(tables_a ^ tables_b)]
     for name in sorted(tables_a & tables_b):
-        problems += compare_table(name, a / f"{name}.parquet", b / f"{name}.parquet")
+        problems += compare_table(
+            name, a / f"{name}.parquet", b / f"{name}.parquet", distinct=name in DISTINCT
+        )
     problems += compare_files(a, b, "videos/**/*.mp4")
     problems += compare_files(a, b, "images/**/*.png")
     return problems
@@ -300,8 +349,21 @@ def main() -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--base", help="git ref to compare the working tree with, e.g. main")
     group.add_argument("--compare", nargs=2, type=Path, metavar="RESULTS", help="two results/")
+    group.add_argument(
+        "--recollect",
+        type=Path,
+        metavar="RESULTS",
+        help="only collect the records of RESULTS again with this tree's code, and compare",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary checkouts")
     args = parser.parse_args()
+    if args.recollect:
+        with tempfile.TemporaryDirectory() as out:
+            problems = recollect(args.recollect, REPO / "src", Path(out))
+        for problem in problems:
+            print(f"DIFFERENT: {problem}")
+        print("equal" if not problems else f"{len(problems)} differences")
+        return 1 if problems else 0
     if args.compare:
         results = args.compare
     else:
@@ -317,6 +379,8 @@ def main() -> int:
     print_exclusions()
     problems = compare(*results)
     if not args.compare:
+        src = workdirs["working tree"] / "src"
+        problems += recollect(results[0], src, root / "recollected")
         if args.keep:
             print(f"checkouts kept in {root}")
         else:
