@@ -80,9 +80,10 @@ def checkout(ref: str | None, dest: Path) -> None:
 
 
 def is_warm_worker(record: dict) -> bool:
-    """The warm worker's server process (`python -m vidcarbon.warmpool`), not a forked job."""
+    """The warm worker's server process (`python -m vidcarbon.process.warm_worker`; before
+    the restructuring, `vidcarbon.warmpool`, as a --base ref may run it), not a forked job."""
     argv = record["argv"] or [""]
-    return Path(argv[0]).name == "warmpool.py" and record["exit"] == "atexit"
+    return Path(argv[0]).name in ("warm_worker.py", "warmpool.py") and record["exit"] == "atexit"
 
 
 def rule_kind(record: dict, workdir: Path) -> str:

@@ -28,7 +28,7 @@ def test_cpa_is_acts_formula_by_hand():
 
 
 def test_a100_and_h100_match_the_act_api_numbers():
-    # notes/measurement-carbon.md: ACT v2 API gives A100 80GB 26.0 kg, 40GB 23.0 kg, H100 29.5 kg
+    # ACT's own model (docs/carbon.md) gives A100 80GB 26.0 kg, 40GB 23.0 kg, H100 29.5 kg
     a100 = device_embodied("a100-80gb", DEVICES["a100-80gb"])
     die = 8.26 * (583 * 2.15 + 275 + 500) / 0.875
     assert a100.die_g == pytest.approx(die)

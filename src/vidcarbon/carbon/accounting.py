@@ -18,7 +18,7 @@ from vidcarbon.errors import ConfigError
 from vidcarbon.tables import CELL_KEY_NAMES, COMPONENTS, PHASES, PhaseColumns
 
 J_PER_KWH = 3.6e6
-SECONDS_PER_YEAR = 365 * 24 * 3600  # ACT and the notes use 365-day years (5 y = 1.5768e8 s)
+SECONDS_PER_YEAR = 365 * 24 * 3600  # ACT's 365-day years (5 y = 1.5768e8 s)
 MEASURED_METHODS = ("counter", "integrated", "rapl")
 
 
