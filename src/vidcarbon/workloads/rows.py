@@ -67,6 +67,20 @@ def add_totals(row: dict[str, Any], phases: Iterable[str], duration: str, comple
         row[total] = sum(row[of(p)] for p in phases) if complete else None
 
 
+def add_phases(
+    row: dict[str, Any],
+    phase_windows: dict[str, dict | None],
+    idle: dict[str, Any],
+    duration: str,
+) -> None:
+    """Set the per-phase columns of every phase of `phase_windows` (phase -> its window or
+    None) and their totals, which need every phase measured."""
+    idle_w = idle.get("idle_power_w", {})
+    for phase, window in phase_windows.items():
+        row.update(phase_values(phase, window, idle_w))
+    add_totals(row, phase_windows, duration, all_measured(row, phase_windows))
+
+
 def all_measured(row: dict[str, Any], phases: Iterable[str]) -> bool:
     """Whether every phase of `phases` has a measured window in `row`."""
     return all(row[PhaseColumns(p).duration] is not None for p in phases)
@@ -86,6 +100,19 @@ def device_name(record: dict[str, Any]) -> str | None:
     """The GPU's name, else the CPU's, as the job's meter named them."""
     names = record.get("device_names", {})
     return names.get("gpu", names.get("cpu"))
+
+
+def job_columns(
+    record: dict[str, Any], idle: dict[str, Any], info: tuple[str, ...], *also: dict
+) -> dict[str, Any]:
+    """What every measured row says of its job: the device's name, the keys `info` of the
+    model's description (columns of the same names), and `measurement_columns`."""
+    model_info = record.get("model_info", {})
+    return {
+        "device_name": device_name(record),
+        **{key: model_info.get(key) for key in info},
+        **measurement_columns(record, idle, *also),
+    }
 
 
 def idle_subtraction(methods: dict[str, str], idle: dict[str, Any]) -> str | None:

@@ -7,12 +7,9 @@ from typing import Any
 
 from vidcarbon.tables import IMAGES, PHASES
 from vidcarbon.workloads.rows import (
-    add_totals,
-    all_measured,
-    device_name,
+    add_phases,
+    job_columns,
     load_and_warmup,
-    measurement_columns,
-    phase_values,
     take,
     windows,
 )
@@ -23,19 +20,12 @@ def image_row(record: dict[str, Any], idle: dict[str, Any]) -> dict[str, Any]:
 
     `idle`: the idle_baseline record of the job's device ({} if none)."""
     job_windows = windows(record)
-    info = record.get("model_info", {})
     row = take(record, IMAGES)
     row.update(
-        device_name=device_name(record),
-        dtype=info.get("dtype"),
-        params_transformer=info.get("params_transformer"),
-        **measurement_columns(record, idle),
+        **job_columns(record, idle, ("dtype", "params_transformer")),
         **load_and_warmup(job_windows),
     )
-    idle_w = idle.get("idle_power_w", {})
-    for phase in PHASES:
-        row.update(phase_values(phase, job_windows.get(phase), idle_w))
-    add_totals(row, PHASES, "generation_duration_s", all_measured(row, PHASES))
+    add_phases(row, {p: job_windows.get(p) for p in PHASES}, idle, "generation_duration_s")
     return row
 
 

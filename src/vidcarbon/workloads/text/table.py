@@ -9,8 +9,7 @@ from vidcarbon.tables import LLM, LLM_PHASES
 from vidcarbon.workloads.rows import (
     add_totals,
     all_measured,
-    device_name,
-    measurement_columns,
+    job_columns,
     phase_values,
     take,
     windows,
@@ -23,15 +22,10 @@ def request_rows(record: dict[str, Any], idle: dict[str, Any]) -> list[dict[str,
     `idle`: the idle_baseline record of the job's device ({} if none)."""
     job_windows = windows(record)
     idle_w = idle.get("idle_power_w", {})
-    info = record.get("model_info", {})
     shared = take(record, LLM)
     shared.update(
-        device_name=device_name(record),
-        dtype=info.get("dtype"),
-        params=info.get("params"),
-        context_tokens=info.get("context_tokens"),
+        **job_columns(record, idle, ("dtype", "params", "context_tokens")),
         load_duration_s=job_windows.get("load", {}).get("duration_s"),
-        **measurement_columns(record, idle),
     )
     rows = []
     for req in record.get("requests", []):

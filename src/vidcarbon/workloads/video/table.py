@@ -8,13 +8,10 @@ from typing import Any
 from vidcarbon.records import read_json
 from vidcarbon.tables import COMPONENTS, PHASES, RUNS, STEPS, write_table
 from vidcarbon.workloads.rows import (
-    add_totals,
-    all_measured,
-    device_name,
+    add_phases,
     idle_by_device,
+    job_columns,
     load_and_warmup,
-    measurement_columns,
-    phase_values,
     table_provenance,
     take,
     windows,
@@ -30,24 +27,19 @@ def run_row(gen: dict, enc: dict, idle: dict[str, Any]) -> dict[str, Any]:
 
     `idle`: the idle_baseline record of the cell's device ({} if none)."""
     gen_w, enc_w = windows(gen), windows(enc)
-    info = gen.get("model_info", {})
     row = take(gen, RUNS)
     if enc.get("status", "ok") != "ok" and gen["status"] == "ok":
         row.update(status=enc["status"], error=f"text encoding: {enc.get('error')}")
     row.update(
         prompt=enc.get("prompt"),
-        device_name=device_name(gen),
-        dtype=info.get("dtype"),
-        attention=info.get("attention"),
-        params_transformer=info.get("params_transformer"),
         text_tokens=enc.get("text_tokens"),
-        **measurement_columns(gen, idle, *([enc] if enc else [])),
+        **job_columns(
+            gen, idle, ("dtype", "attention", "params_transformer"), *([enc] if enc else [])
+        ),
         **load_and_warmup(gen_w),
     )
-    idle_w = idle.get("idle_power_w", {})
-    for phase in PHASES:
-        row.update(phase_values(phase, (enc_w if phase == "encode" else gen_w).get(phase), idle_w))
-    add_totals(row, PHASES, "generation_duration_s", all_measured(row, PHASES))
+    phase_windows = {p: (enc_w if p == "encode" else gen_w).get(p) for p in PHASES}
+    add_phases(row, phase_windows, idle, "generation_duration_s")
     return row
 
 
