@@ -69,9 +69,9 @@ def test_cpu_mode_runs_every_part_in_order(cpu_run):
     assert all(p["wall_s"] <= p["budget_s"] for p in parts)
     assert meta["vidcarbon.gpu_check.mode"].startswith("cpu")
     assert meta["vidcarbon.table"] == "gpu_check" and len(meta["vidcarbon.git_commit"]) == 40
-    assert [
-        f.name for f in pq.read_schema(cpu_run / "out" / "gpu_check.parquet")
-    ] == SCHEMAS["gpu_check"].names  # GPU_CHECK plus the study columns
+    assert [f.name for f in pq.read_schema(cpu_run / "out" / "gpu_check.parquet")] == SCHEMAS[
+        "gpu_check"
+    ].names  # GPU_CHECK plus the study columns
 
 
 def test_the_figures_come_from_the_parts_tables(cpu_run):
