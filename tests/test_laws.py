@@ -9,7 +9,7 @@ import pytest
 from tests.analysis.test_estimate import measured_runs
 from vidcarbon.analysis import scaling
 from vidcarbon.analysis.estimate import estimate
-from vidcarbon.analysis.findings import RESOLUTION, findings_rows
+from vidcarbon.analysis.findings import RESOLUTION, findings_rows, summary_markdown
 from vidcarbon.carbon.accounting import Assumptions
 from vidcarbon.carbon.credits import Reference, credit_rows, fit_rows
 from vidcarbon.carbon.embodied import ChargedHardware
@@ -122,3 +122,20 @@ def test_carbon_of_a_prediction_adds_the_ends_of_its_two_parts():
     rates = CarbonRates(g_per_j=2.0, g_per_s=10.0)
     carbon = rates.carbon_g(Interval(1.0, 2.0, 3.0), Interval(0.1, 0.2, 0.4))
     assert (carbon.low, carbon.value, carbon.high) == pytest.approx((3.0, 6.0, 10.0))
+
+
+def test_text_encoding_gets_no_law_and_findings_say_why():
+    """Encoding is one measurement per prompt repeated on its cells: a fit would give exponents
+    of exactly 0 with a zero-width interval, a precision that was never measured."""
+    laws = fit_models(runs())["m"]
+    assert ("energy_j", "encode") not in laws.fits
+    assert "once per prompt" in laws.reasons[("energy_j", "encode")]
+    assert laws.exponent("steps", phase="encode") is None
+    with pytest.raises(ConfigError, match="no law of encode duration_s for 'm': not fitted"):
+        laws.fit("duration_s", phase="encode")
+    findings = pd.DataFrame(findings_rows(runs()))
+    encode = findings[(findings.kind == "fit") & (findings.phase == "encode")]
+    assert len(encode) == 2 and encode.value.isna().all() and encode.variable.isna().all()
+    markdown = summary_markdown(findings)
+    assert "| m | encode | energy_j | not fitted: text encoding is measured once" in markdown
+    assert "| m | denoise | energy_j | 1.0" in markdown

@@ -29,6 +29,12 @@ from vidcarbon.fits import Coefficient, Fit, fit_power_law
 PHASES = (*tables.PHASES, "video")  # each phase, and the whole video
 QUANTITIES = ("energy_j", "duration_s")
 VARIABLES = ("steps", "pixels", "frames")
+# Text encoding runs once per prompt and every cell of the prompt repeats its figures: a law in
+# the grid variables would fit copies of one value (exponents 0 with a zero-width interval).
+ENCODE_NOT_FITTED = (
+    "not fitted: text encoding is measured once per prompt and shared by the prompt's cells, "
+    "so it does not vary with steps, pixels or frames"
+)
 
 
 def column(quantity: str, phase: str) -> str:
@@ -155,6 +161,9 @@ def fit_model(cells: pd.DataFrame, model: str) -> ModelLaws:
     for quantity in QUANTITIES:
         for phase in PHASES:
             key = (quantity, phase)
+            if phase == "encode":
+                reasons[key] = ENCODE_NOT_FITTED
+                continue
             if column(quantity, phase) not in cells:
                 reasons[key] = f"no {column(quantity, phase)} column"
                 continue

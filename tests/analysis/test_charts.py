@@ -175,7 +175,7 @@ def test_source_chart_stacks_and_labels_the_embodied_share(tmp_path):
 
     table, label = sources.by_source(carbon_table(), "240p")
     assert list(table.scenario) == ["wind", "gas", "coal"]  # ordered by intensity
-    assert "240p" in label
+    assert label == "m, 240p, 16 frames, 8 steps, one cell"  # no cell_id: one row per scenario
     wind = table.set_index("scenario").loc["wind"]
     assert wind.embodied_share == pytest.approx(1e-5 / wind.total_g)
     spec, text = saved(sources.source_chart(carbon_table()), tmp_path)

@@ -471,13 +471,25 @@ def comparison_claims(
 
 
 def law_rows(laws: dict[str, ModelLaws]) -> list[Finding]:
-    """The fitted exponents of every model, phase and quantity (kind 'fit')."""
+    """The fitted exponents of every model, phase and quantity (kind 'fit'); a law not fitted
+    is one row with its reason in `detail`."""
     rows = []
     for model, law in laws.items():
         for quantity in QUANTITIES:
             for phase in PHASES:
                 fit = law.fits.get((quantity, phase))
                 if fit is None:
+                    reason = law.reasons.get((quantity, phase), "not fitted")
+                    rows.append(
+                        Finding(
+                            kind="fit",
+                            model=model,
+                            name=f"{phase} {quantity}",
+                            phase=phase,
+                            quantity=quantity,
+                            detail=reason,
+                        )
+                    )
                     continue
                 for variable in law.varying:
                     c = fit[variable]
@@ -606,6 +618,9 @@ def summary_markdown(findings: pd.DataFrame, runs: pd.DataFrame | None = None) -
     ]
     fits = findings[findings.kind == "fit"]
     for (model, phase, quantity), rows in fits.groupby(["model", "phase", "quantity"], sort=False):
+        if rows.variable.isna().all():  # a law not fitted: its reason instead of exponents
+            lines.append(f"| {model} | {phase} | {quantity} | {rows.detail.iloc[0]} | | | | |")
+            continue
         by = rows.set_index("variable")
         cells = [
             f"{_exponent(by.value[v])} [{_exponent(by.ci_low[v])}, {_exponent(by.ci_high[v])}]"

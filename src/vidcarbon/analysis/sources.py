@@ -35,9 +35,9 @@ def by_source(carbon: pd.DataFrame, reference_resolution: str) -> tuple[pd.DataF
     if rows.empty:
         return rows, ""
     cell = rows.iloc[0]
-    label = (
-        f"{cell.model}, {cell.resolution}, {cell.frames} frames, {cell.steps} steps, "
-        f"mean of {rows.cell_id.nunique() if 'cell_id' in rows else len(rows)} cells"
+    n_cells = rows.cell_id.nunique() if "cell_id" in rows else len(rows)
+    label = f"{cell.model}, {cell.resolution}, {cell.frames} frames, {cell.steps} steps, " + (
+        f"mean of {n_cells} cells" if n_cells > 1 else "one cell"
     )
     # per-cell shares, then their mean: the figures findings.md checks (RQ1 claims)
     rows = rows.assign(
