@@ -35,7 +35,7 @@ def by_source(carbon: pd.DataFrame, reference_resolution: str) -> tuple[pd.DataF
     if rows.empty:
         return rows, ""
     cell = rows.iloc[0]
-    n_cells = rows.cell_id.nunique() if "cell_id" in rows else len(rows)
+    n_cells = int(rows.groupby("scenario").size().max())  # a cell has one row per scenario
     label = f"{cell.model}, {cell.resolution}, {cell.frames} frames, {cell.steps} steps, " + (
         f"mean of {n_cells} cells" if n_cells > 1 else "one cell"
     )
