@@ -12,6 +12,7 @@ from vidcarbon.config import (
     read_config_file,
 )
 from vidcarbon.process.isolation import export_max_attempts
+from vidcarbon.process.model_host import export_owner
 
 # Jobs in conda envs (--sdm conda, envs/*.yaml) import vidcarbon from this checkout.
 export_source(str(Path(workflow.basedir) / "src"))
@@ -39,6 +40,9 @@ if PICKED:
     )
 # Every table row carries the study (vidcarbon.tables); jobs inherit the environment.
 os.environ.update(STUDY.environment())
+# Jobs learn which Snakemake process runs them: in a SLURM job, the cells it runs share one
+# model host that ends with that process (vidcarbon.process.model_host).
+export_owner()
 
 
 # One measured job per device: every rule that runs a model on the device declares

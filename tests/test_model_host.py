@@ -1,0 +1,160 @@
+"""The model host of a SLURM job: the cells packed into one job share one process and load
+their model once; a failure stays the failing cell's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from vidcarbon.grid import Cell
+from vidcarbon.process import model_host
+from vidcarbon.records import read_json
+from vidcarbon.workloads.video import jobs
+
+MEASUREMENT = {"device": "cpu", "trace_interval_s": 0.05, "cpu": "auto", "threads": 1}
+
+# latte-tiny that fails in the cell with 2 steps: its process dies (as under the OOM
+# killer or a segfault) or CUDA runs out of memory.
+FAILING_BACKEND = """
+import os
+import signal
+
+import torch
+
+from vidcarbon.backends.latte_tiny import LatteTiny
+
+
+class CrashAtTwoSteps(LatteTiny):
+    def denoise(self, embeddings, shape, steps, seed, on_step=None):
+        if steps == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().denoise(embeddings, shape, steps, seed, on_step=on_step)
+
+
+class OomAtTwoSteps(LatteTiny):
+    def denoise(self, embeddings, shape, steps, seed, on_step=None):
+        if steps == 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB")
+        return super().denoise(embeddings, shape, steps, seed, on_step=on_step)
+"""
+
+
+@pytest.fixture
+def slurm_job(tmp_path, monkeypatch):
+    """This test as the Snakemake process of a SLURM job: a fresh job id, a stand-in owner
+    process (killed at the end, which ends the host), and the test backends importable."""
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    monkeypatch.setenv("SLURM_JOB_ID", f"test-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv(model_host.OWNER_ENV, str(owner.pid))
+    (tmp_path / "failing_backends.py").write_text(FAILING_BACKEND)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    yield owner
+    owner.kill()
+    owner.wait()
+
+
+def encode(tmp_path: Path, backend: str) -> tuple[str, str]:
+    embeddings, record = tmp_path / "enc.pt", tmp_path / "enc.json"
+    jobs.encode_prompt(
+        "m", "p", "a red fox", backend, {}, 1, MEASUREMENT, str(embeddings), str(record),
+        str(tmp_path / "enc.log"),
+    )  # fmt: skip
+    return str(embeddings), str(record)
+
+
+def generate(tmp_path: Path, backend: str, steps: int, encoded: tuple[str, str]) -> dict:
+    cell = Cell("m", "p", "144p", 2, steps, 0, (256, 144))
+    name = f"{backend.replace(':', '_')}-{steps}"
+    return jobs.generate(
+        cell, backend, {}, 8, 1, MEASUREMENT, *encoded,
+        str(tmp_path / f"{name}.mp4"), str(tmp_path / f"{name}.json"),
+        str(tmp_path / f"{name}.log"),
+    )  # fmt: skip
+
+
+def windows(record: dict) -> set[str]:
+    return {w["name"] for w in record["windows"]}
+
+
+def test_packed_cells_load_their_model_once_and_make_the_same_videos(tmp_path, slurm_job):
+    encoded = encode(tmp_path, "latte-tiny")
+    first, second, third = (generate(tmp_path, "latte-tiny", s, encoded) for s in (1, 2, 3))
+    assert [r["status"] for r in (first, second, third)] == ["ok"] * 3
+    # the first cell loads, inside its load window; the next two reuse its model
+    assert "load" in windows(first)
+    assert "load" not in windows(second) and "load" not in windows(third)
+    assert first["model_loaded_by"] == first["run_id"]
+    assert second["model_loaded_by"] == third["model_loaded_by"] == first["run_id"]
+    # every cell still has its own warm-up and measured phases
+    for record in (first, second, third):
+        assert {"warmup", "denoise", "decode"} <= windows(record)
+    assert len({r["slurm_job_id"] for r in (first, second, third)}) == 1
+
+    # the same cell in a cold process of its own: the same video, byte for byte
+    reused = (tmp_path / "latte-tiny-2.mp4").read_bytes()
+    (tmp_path / "latte-tiny-2.mp4").unlink()
+    (tmp_path / "latte-tiny-2.json").unlink()
+    cold = subprocess.run(
+        [sys.executable, "-c", COLD_CELL, str(tmp_path), *encoded],
+        env={**_env_without_slurm(), "PYTHONPATH": ":".join(sys.path)},
+        capture_output=True,
+        text=True,
+    )
+    assert cold.returncode == 0, cold.stderr
+    assert (tmp_path / "latte-tiny-2.mp4").read_bytes() == reused
+    assert "load" in windows(read_json(tmp_path / "latte-tiny-2.json"))
+
+
+COLD_CELL = """
+import sys
+from pathlib import Path
+from tests.test_model_host import generate
+generate(Path(sys.argv[1]), "latte-tiny", 2, (sys.argv[2], sys.argv[3]))
+"""
+
+
+def _env_without_slurm() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "SLURM_JOB_ID"}
+
+
+@pytest.mark.parametrize(
+    ("backend", "status"),
+    [("failing_backends:CrashAtTwoSteps", "killed"), ("failing_backends:OomAtTwoSteps", "oom")],
+)
+def test_a_failure_in_the_second_of_three_cells_is_that_cells_row(
+    tmp_path, slurm_job, backend, status
+):
+    encoded = encode(tmp_path, backend)
+    first, second, third = (generate(tmp_path, backend, s, encoded) for s in (1, 2, 3))
+    assert (first["status"], second["status"], third["status"]) == ("ok", status, "ok")
+    if status == "killed":
+        assert "model host process ended during the job" in second["error"]
+    else:
+        assert "CUDA out of memory" in second["error"]
+    # the earlier cell's record and video are intact
+    assert read_json(tmp_path / f"{backend.replace(':', '_')}-1.json")["status"] == "ok"
+    assert (tmp_path / f"{backend.replace(':', '_')}-1.mp4").stat().st_size > 0
+    # after a failure the next cell loads afresh (a new host, or a dropped model) and
+    # holds its own load window
+    assert "load" in windows(third) and third["model_loaded_by"] == third["run_id"]
+
+
+def test_the_host_ends_with_its_snakemake_process(tmp_path, slurm_job):
+    encode(tmp_path, "latte-tiny")
+    path = model_host.socket_path()
+    assert path.exists()
+    slurm_job.kill()
+    slurm_job.wait()
+    deadline = time.monotonic() + 10
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not path.exists()
