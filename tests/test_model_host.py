@@ -3,10 +3,10 @@ their model once; a failure stays the failing cell's."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -46,15 +46,15 @@ class OomAtTwoSteps(LatteTiny):
 
 @pytest.fixture
 def slurm_job(tmp_path, monkeypatch):
-    """This test as the Snakemake process of a SLURM job: a fresh job id, a stand-in owner
-    process (killed at the end, which ends the host), and the test backends importable."""
+    """This test as the batch step of a packed SLURM job: a host started for a stand-in
+    Snakemake process (killed at the end, which ends the host), the test backends importable."""
     owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    monkeypatch.setenv("SLURM_JOB_ID", f"test-{uuid.uuid4().hex[:8]}")
-    monkeypatch.setenv(model_host.OWNER_ENV, str(owner.pid))
     (tmp_path / "failing_backends.py").write_text(FAILING_BACKEND)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    monkeypatch.setenv(model_host.ENV, model_host.start(owner.pid))
     yield owner
     owner.kill()
     owner.wait()
@@ -121,9 +121,7 @@ generate(Path(sys.argv[1]), "latte-tiny", 2, (sys.argv[2], sys.argv[3]))
 
 
 def _env_without_slurm() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k != "SLURM_JOB_ID"}
+    return {k: v for k, v in os.environ.items() if k not in ("SLURM_JOB_ID", model_host.ENV)}
 
 
 @pytest.mark.parametrize(
@@ -150,7 +148,7 @@ def test_a_failure_in_the_second_of_three_cells_is_that_cells_row(
 
 def test_the_host_ends_with_its_snakemake_process(tmp_path, slurm_job):
     encode(tmp_path, "latte-tiny")
-    path = model_host.socket_path()
+    path = Path(os.environ[model_host.ENV].rsplit(":", 1)[0])
     assert path.exists()
     slurm_job.kill()
     slurm_job.wait()
@@ -158,3 +156,36 @@ def test_the_host_ends_with_its_snakemake_process(tmp_path, slurm_job):
     while path.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not path.exists()
+
+
+BATCH_ARGV = ["snakemake/__main__.py", "--snakefile", "Snakefile", "--target-jobs"]
+PACKED = [*BATCH_ARGV, "generate:model=m,steps=1", "generate:model=m,steps=2", "--cores", "all"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "started"),
+    [
+        (PACKED, {"SLURM_JOB_ID": "7"}, True),  # the batch step of a packed job
+        (PACKED, {"SLURM_JOB_ID": "7", "SLURM_STEP_ID": "0"}, False),  # one of its job steps
+        (PACKED, {}, False),  # not in a SLURM job
+        (PACKED, {"SLURM_JOB_ID": "7", model_host.ENV: "0"}, False),  # turned off
+        ([*BATCH_ARGV, "generate:model=m,steps=1"], {"SLURM_JOB_ID": "7"}, False),  # one job
+        (
+            [*BATCH_ARGV, "score_quality:model=m,steps=1", "score_quality:model=m,steps=2"],
+            {"SLURM_JOB_ID": "7"},
+            False,  # nothing measured
+        ),
+    ],
+)
+def test_a_host_is_started_only_in_the_batch_step_of_a_packed_measured_job(
+    monkeypatch, argv, env, started
+):
+    for name in ("SLURM_JOB_ID", "SLURM_STEP_ID", model_host.ENV):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(model_host, "start", lambda owner: f"/tmp/host.sock:{owner}")
+    model_host.start_for_packed_job(argv)
+    assert model_host.enabled() == started
+    if started:
+        assert os.environ[model_host.ENV] == f"/tmp/host.sock:{os.getpid()}"

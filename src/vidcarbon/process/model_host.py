@@ -1,86 +1,115 @@
-"""The model host of a SLURM job: one process that runs the job's measured jobs one after
-another in itself, so that the cells Snakemake packs into one SLURM job (`groups` in
+"""The model host of a packed SLURM job: one process that runs the job's measured jobs one
+after another in itself, so that the cells Snakemake packs into one SLURM job (`groups` in
 slurm/profile.yaml) import the libraries and load their model once.
 
+Inside a packed SLURM job, Snakemake runs in the job's batch step and starts each packed job
+in a job step of its own (`srun`, with a Snakemake of its own), and a step's processes end
+with it. So the host is started where the Snakefile is parsed in the batch step
+(`start_for_packed_job`), lives as long as that Snakemake process, and the steps' jobs find
+it through VIDCARBON_MODEL_HOST (its socket and pid), which they inherit. It serves only its
+own SLURM job, and exits when its Snakemake process is gone or after IDLE_S without a job.
+
 Not the warm worker's fork per job: a process that has initialised CUDA cannot safely fork,
-and a forked child would load the model again. Safe on a shared node: a host belongs to one
-Snakemake process in one SLURM job (its socket is keyed by SLURM_JOB_ID and the pid of the
-Snakemake process running the jobs, which the Snakefile exports as VIDCARBON_SNAKEMAKE_PID);
-it exits as soon as that process is gone, or after IDLE_S without a job, and serves no other.
+and a forked child would load the model again.
 
 Failures stay per cell. An exception (CUDA out of memory included) is the cell's record, as
 in a child process, and the host then drops its loaded model (`vidcarbon.workloads.loaded`).
 A crash or kill of the host loses only the cell it was running: each cell's record is written
-when it ends, the client records the running cell as killed (`HostLost`), and the next cell
-starts a new host. Set VIDCARBON_MODEL_HOST=0 to run every job of a SLURM job in a cold
-`python -m vidcarbon.process.child` process instead.
+when it ends, the client records the running cell as killed (`HostLost`), and the next cells
+run in fresh `python -m vidcarbon.process.child` processes. Set VIDCARBON_MODEL_HOST=0 to
+run every job that way.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import select
 import socket
+import subprocess
 import sys
 import threading
 import time
 import traceback
+import uuid
 from pathlib import Path
 
 from vidcarbon.process import warm_worker
 
-OWNER_ENV = "VIDCARBON_SNAKEMAKE_PID"
+ENV = "VIDCARBON_MODEL_HOST"
 IDLE_S = 60.0
+# Rules whose jobs run in `vidcarbon.process.isolation` (the measured ones).
+HOST_RULES = ("encode_prompt", "generate", "generate_image", "llm_request")
 
 
 class HostLost(RuntimeError):
     """The host ended while it ran the job: the process crashed or was killed."""
 
 
-def export_owner() -> None:
-    """Called where every Snakemake process parses the Snakefile: the jobs a process runs
-    (its rule scripts inherit the environment) learn which process owns their host."""
-    os.environ[OWNER_ENV] = str(os.getpid())
+def target_rules(argv: list[str]) -> list[str]:
+    """The rule of each job a Snakemake command line targets (`--target-jobs rule:wc ...`)."""
+    if "--target-jobs" not in argv:
+        return []
+    rules = []
+    for arg in argv[argv.index("--target-jobs") + 1 :]:
+        if arg.startswith("--"):
+            break
+        rules.append(arg.split(":", 1)[0])
+    return rules
+
+
+def start_for_packed_job(argv: list[str]) -> None:
+    """Where the Snakefile is parsed: in the batch step of a SLURM job that runs two or more
+    measured jobs (a packed group), start the host and export its address to the job steps."""
+    if os.environ.get(ENV) == "0" or "SLURM_JOB_ID" not in os.environ:
+        return
+    if "SLURM_STEP_ID" in os.environ:  # a job step: the batch step started the host, if any
+        return
+    if sum(rule in HOST_RULES for rule in target_rules(argv)) < 2:
+        os.environ.pop(ENV, None)
+        return
+    os.environ[ENV] = start(os.getpid())
+
+
+def start(owner: int) -> str:
+    """Start a host that lives as long as process `owner`; its address for VIDCARBON_MODEL_HOST
+    ("socket path:pid"). It imports its libraries while Snakemake plans the first job."""
+    path = Path("/tmp") / f"vidcarbon-host-{os.getuid()}-{uuid.uuid4().hex[:12]}.sock"
+    with open(path.with_suffix(".log"), "a") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vidcarbon.process.model_host", str(path), str(owner)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    return f"{path}:{proc.pid}"
 
 
 def enabled() -> bool:
-    """On inside SLURM jobs (where the warm worker is off), unless VIDCARBON_MODEL_HOST=0."""
-    return "SLURM_JOB_ID" in os.environ and os.environ.get("VIDCARBON_MODEL_HOST", "1") != "0"
-
-
-def owner_pid() -> int:
-    """The Snakemake process the host belongs to (the parent when none was exported)."""
-    return int(os.environ.get(OWNER_ENV, os.getppid()))
-
-
-def socket_path() -> Path:
-    """One host per (user, interpreter, working directory, SLURM job, Snakemake process)."""
-    key = (
-        f"{os.getuid()}:{sys.executable}:{Path.cwd()}:"
-        f"{os.environ.get('SLURM_JOB_ID')}:{owner_pid()}"
-    )
-    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
-    return Path("/tmp") / f"vidcarbon-host-{digest}.sock"
+    """Whether this job runs in a SLURM job whose batch step started a host."""
+    return os.environ.get(ENV, "0") != "0"
 
 
 # -- client ---------------------------------------------------------------------------------
+def _connect(timeout_s: float = 60.0) -> socket.socket | None:
+    """A connection to the host, waiting while it starts; None once it is gone."""
+    address = os.environ[ENV]
+    path, pid = Path(address.rsplit(":", 1)[0]), int(address.rsplit(":", 1)[1])
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        client = warm_worker.connect(path)
+        if client is not None or not _alive(pid) or path.exists():
+            return client
+        time.sleep(0.05)  # started, not yet listening
+    return None
+
+
 def run(request_path: str | Path, log_path: str | Path) -> int | None:
-    """Run `vidcarbon.process.child` on `request_path` in the host (started if none runs);
-    the job's exit code, or None if no host could be started. Raises HostLost if the host
-    ended during the job."""
-    path = socket_path()
-    command = [
-        sys.executable,
-        "-m",
-        "vidcarbon.process.model_host",
-        str(path),
-        str(owner_pid()),
-        str(IDLE_S),
-    ]
-    client = warm_worker.connect(path) or warm_worker.start_server(path, command)
+    """Run `vidcarbon.process.child` on `request_path` in the host; the job's exit code, or
+    None if the host is gone (an earlier job crashed it). Raises HostLost if the host ended
+    during this job."""
+    client = _connect()
     if client is None:
         return None
     with client:
@@ -90,7 +119,8 @@ def run(request_path: str | Path, log_path: str | Path) -> int | None:
     if not reply:
         raise HostLost(
             "the model host process ended during the job (a crash, the out-of-memory killer "
-            "or scancel); earlier jobs' records are kept and the next job starts a new host"
+            "or scancel); earlier jobs' records are kept and the next jobs run in fresh "
+            "processes"
         )
     return int(json.loads(reply)["returncode"])
 
@@ -163,15 +193,16 @@ def _run_job(message: dict, stdout_fd: int, stderr_fd: int) -> int:
         os.dup2(stderr_fd, 2)
 
 
-def serve(path: Path, owner: int, idle_s: float) -> None:
+def serve(path: Path, owner: int, idle_s: float = IDLE_S) -> None:
     """Run jobs sent on `path`, one at a time, until `owner` exits or `idle_s` pass idle."""
-    warm_worker.preload()
     watchdog = _Watchdog(owner, path)
     watchdog.start()
     stdout_fd, stderr_fd = os.dup(1), os.dup(2)
+    # listening before the imports: a job that connects meanwhile waits in the backlog
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))
     listener.listen(4)
+    warm_worker.preload()
     last_job = time.monotonic()
     try:
         while time.monotonic() - last_job < idle_s:
@@ -194,4 +225,4 @@ def serve(path: Path, owner: int, idle_s: float) -> None:
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]))
+    serve(Path(sys.argv[1]), int(sys.argv[2]))
