@@ -136,6 +136,8 @@ def test_a_failure_in_the_second_of_three_cells_is_that_cells_row(
     assert (first["status"], second["status"], third["status"]) == ("ok", status, "ok")
     if status == "killed":
         assert "model host process ended during the job" in second["error"]
+        # the dead host's socket is removed by the next cell, which ran in a cold process
+        assert not Path(os.environ[model_host.ENV].rsplit(":", 1)[0]).exists()
     else:
         assert "CUDA out of memory" in second["error"]
     # the earlier cell's record and video are intact

@@ -99,8 +99,11 @@ def _connect(timeout_s: float = 60.0) -> socket.socket | None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         client = warm_worker.connect(path)
-        if client is not None or not _alive(pid) or path.exists():
+        if client is not None:
             return client
+        if path.exists() or not _alive(pid):  # it was listening and is gone
+            _remove(path)
+            return None
         time.sleep(0.05)  # started, not yet listening
     return None
 
@@ -126,6 +129,15 @@ def run(request_path: str | Path, log_path: str | Path) -> int | None:
 
 
 # -- server ---------------------------------------------------------------------------------
+def _remove(path: Path) -> None:
+    """Remove the host's socket, and its log unless something was written there."""
+    path.unlink(missing_ok=True)
+    log = path.with_suffix(".log")
+    with contextlib.suppress(OSError):
+        if log.stat().st_size == 0:
+            log.unlink()
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -148,7 +160,7 @@ class _Watchdog(threading.Thread):
     def run(self) -> None:
         while True:
             if not _alive(self.owner):
-                self.path.unlink(missing_ok=True)
+                _remove(self.path)
                 os._exit(0)
             conn = self.conn
             if conn is not None:
@@ -159,7 +171,7 @@ class _Watchdog(threading.Thread):
                 except (OSError, ValueError):  # closed by the main thread meanwhile
                     gone = False
                 if gone and conn is self.conn:
-                    self.path.unlink(missing_ok=True)
+                    _remove(self.path)
                     os._exit(1)
             time.sleep(0.2)
 
@@ -221,7 +233,7 @@ def serve(path: Path, owner: int, idle_s: float = IDLE_S) -> None:
             last_job = time.monotonic()
     finally:
         listener.close()
-        path.unlink(missing_ok=True)
+        _remove(path)
 
 
 if __name__ == "__main__":
