@@ -1,10 +1,12 @@
 """The default DAG locally and through SLURM, for a base git ref and the working tree, in one
 invocation; wall time of each, and where the SLURM run's time goes.
 
-Usage: python benchmarks/slurm_vs_local.py --base REF [--keep] [--only-slurm]
+Usage: python benchmarks/slurm_vs_local.py --base REF [--keep] [--only-slurm] [--local RULE]
   --base REF    also run REF (e.g. main), from `git archive REF`, with the same venv
   --keep        keep the temporary copies (their results/, logs and run.log) and print them
   --only-slurm  skip the local runs
+  --local RULE  a what-if: also run the working tree through SLURM with RULE made a local
+                rule (`localrule: True` added to its copy), e.g. score_quality
 
 Needs a SLURM whose jobs run on this machine, with a partition `debug`, GPUs of type `fake`
 and no accounting database: the test cluster (`bash tests/slurm/cluster.sh start`).
@@ -70,6 +72,17 @@ def edit_profile(workdir: Path) -> None:
     path.write_text(yaml.safe_dump(profile))
 
 
+def make_local(workdir: Path, rule: str) -> None:
+    """`localrule: True` in the copy's rule `rule` (it then runs on the submitting host)."""
+    for path in (workdir / "workflow" / "rules").glob("*.smk"):
+        text = path.read_text()
+        header = f"\nrule {rule}:\n"
+        if header in text:
+            path.write_text(text.replace(header, f"{header}    localrule: True\n"))
+            return
+    raise SystemExit(f"--local {rule}: no such rule in workflow/rules/*.smk")
+
+
 def run(workdir: Path, command: list[str]) -> float:
     """Run `command` in `workdir`; its wall time, seconds."""
     start = time.monotonic()
@@ -125,7 +138,7 @@ def breakdown(workdir: Path) -> list[str]:
     for rule, (n, queue_s, run_s, notice_s) in sorted(per_rule.items()):
         lines.append(f"    {rule:<28} {n:>4} {queue_s:>8.0f} {run_s:>8.0f} {notice_s:>9.0f}")
     runs = pq.read_table(workdir / "results" / "runs.parquet").to_pandas()
-    gen_jobs = [j for j in jobs.values() if "generate" in j.get("Comment", "")]
+    gen_jobs = [j for j in jobs.values() if j.get("Comment") == "rule_gen_generate"]
     gen_run_s = sum((_time(j["EndTime"]) - _time(j["StartTime"])).total_seconds() for j in gen_jobs)
     load_s = runs.load_duration_s.fillna(0).sum()
     work_s = (runs.warmup_duration_s.fillna(0) + runs.generation_duration_s.fillna(0)).sum()
@@ -145,31 +158,36 @@ def main() -> None:
     parser.add_argument("--base", required=True)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--only-slurm", action="store_true")
+    parser.add_argument("--local", metavar="RULE")
     args = parser.parse_args()
     if subprocess.run(["scontrol", "ping"], capture_output=True).returncode != 0:
         raise SystemExit("no SLURM controller answers: `bash tests/slurm/cluster.sh start`")
     tmp = Path(tempfile.mkdtemp(prefix="vidcarbon-slurm-vs-local-"))
-    sides = {args.base: args.base, "working tree": None}
+    sides: dict[str, str | None] = {args.base: args.base, "working tree": None}
+    what_if = f"tree, {args.local} local" if args.local else None
     walls: dict[tuple[str, str], float] = {}
-    details: dict[str, list[str]] = {}
     print(f"load average before: {Path('/proc/loadavg').read_text().strip()}", flush=True)
     try:
-        for mode in ("slurm",) if args.only_slurm else ("local", "slurm"):
-            for name, ref in sides.items():
-                workdir = tmp / f"{mode}-{'base' if ref else 'tree'}"
-                checkout(ref, workdir)
-                if mode == "local":
-                    command = ["snakemake", "--cores", "all", "--quiet"]
-                else:
-                    edit_profile(workdir)
-                    command = ["snakemake", "--profile", "slurm"]
-                    command += ["--configfile", "config/config.yaml"]
-                print(f"{name}, {mode}: {' '.join(command)} in {workdir}", flush=True)
-                walls[name, mode] = run(workdir, command)
-                print(f"  {walls[name, mode]:.1f} s", flush=True)
-                if mode == "slurm":
-                    details[name] = breakdown(workdir)
-                    print("\n".join(details[name]), flush=True)
+        runs = [(mode, name) for mode in ("local", "slurm") for name in sides]
+        runs += [("slurm", what_if)] if what_if else []
+        for mode, name in runs:
+            if args.only_slurm and mode == "local":
+                continue
+            ref = sides.get(name)
+            workdir = tmp / f"{mode}-{'base' if ref else 'tree'}{'-what-if' * (name == what_if)}"
+            checkout(ref, workdir)
+            if name == what_if:
+                make_local(workdir, args.local)
+            if mode == "local":
+                command = ["snakemake", "--cores", "all", "--quiet"]
+            else:
+                edit_profile(workdir)
+                command = ["snakemake", "--profile", "slurm", "--configfile", "config/config.yaml"]
+            print(f"{name}, {mode}: {' '.join(command)} in {workdir}", flush=True)
+            walls[name, mode] = run(workdir, command)
+            print(f"  {walls[name, mode]:.1f} s", flush=True)
+            if mode == "slurm":
+                print("\n".join(breakdown(workdir)), flush=True)
     finally:
         print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
         if args.keep:
@@ -177,8 +195,9 @@ def main() -> None:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n{'':<16} {'local s':>8} {'SLURM s':>8} {'SLURM / local':>14}")
-    for name in sides:
-        local_s, slurm_s = walls.get((name, "local")), walls[name, "slurm"]
+    for name in [*sides, *([what_if] if what_if else [])]:
+        local_s = walls.get((name, "local"), walls.get(("working tree", "local")))
+        slurm_s = walls[name, "slurm"]
         ratio = f"{slurm_s / local_s:.2f}" if local_s else "-"
         print(f"{name:<16} {local_s or 0:>8.1f} {slurm_s:>8.1f} {ratio:>14}")
 
