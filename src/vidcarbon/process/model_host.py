@@ -7,7 +7,8 @@ in a job step of its own (`srun`, with a Snakemake of its own), and a step's pro
 with it. So the host is started where the Snakefile is parsed in the batch step
 (`start_for_packed_job`), lives as long as that Snakemake process, and the steps' jobs find
 it through VIDCARBON_MODEL_HOST (its socket and pid), which they inherit. It serves only its
-own SLURM job, and exits when its Snakemake process is gone or after IDLE_S without a job.
+own SLURM job and exits when its Snakemake process is gone, that is, with the job's work (not
+after an idle time: a job connecting as it exited would be lost).
 
 Not the warm worker's fork per job: a process that has initialised CUDA cannot safely fork,
 and a forked child would load the model again.
@@ -38,7 +39,6 @@ from pathlib import Path
 from vidcarbon.process import warm_worker
 
 ENV = "VIDCARBON_MODEL_HOST"
-IDLE_S = 60.0
 # Rules whose jobs run in `vidcarbon.process.isolation` (the measured ones).
 HOST_RULES = ("encode_prompt", "generate", "generate_image", "llm_request")
 
@@ -205,8 +205,8 @@ def _run_job(message: dict, stdout_fd: int, stderr_fd: int) -> int:
         os.dup2(stderr_fd, 2)
 
 
-def serve(path: Path, owner: int, idle_s: float = IDLE_S) -> None:
-    """Run jobs sent on `path`, one at a time, until `owner` exits or `idle_s` pass idle."""
+def serve(path: Path, owner: int) -> None:
+    """Run jobs sent on `path`, one at a time, until `owner` exits (the watchdog ends it)."""
     watchdog = _Watchdog(owner, path)
     watchdog.start()
     stdout_fd, stderr_fd = os.dup(1), os.dup(2)
@@ -215,11 +215,8 @@ def serve(path: Path, owner: int, idle_s: float = IDLE_S) -> None:
     listener.bind(str(path))
     listener.listen(4)
     warm_worker.preload()
-    last_job = time.monotonic()
     try:
-        while time.monotonic() - last_job < idle_s:
-            if not select.select([listener], [], [], 0.5)[0]:
-                continue
+        while True:
             conn, _ = listener.accept()
             conn.settimeout(10)
             message = json.loads(conn.makefile("rb").readline())
@@ -230,7 +227,6 @@ def serve(path: Path, owner: int, idle_s: float = IDLE_S) -> None:
             with contextlib.suppress(OSError):  # the client may be gone
                 conn.sendall(json.dumps({"returncode": returncode}).encode() + b"\n")
             conn.close()
-            last_job = time.monotonic()
     finally:
         listener.close()
         _remove(path)
