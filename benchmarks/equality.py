@@ -94,6 +94,7 @@ EXCLUDED: dict[str, dict[str, str]] = {
     "runs": {
         "run_id": FRESH,
         "model_loaded_by": FRESH,
+        "slurm_job_id": FRESH,  # null on both sides of a local run
         **MEASURED,
         **dict.fromkeys(("warmup_duration_s", "warmup_energy_j"), TIMING),
         **dict.fromkeys(PHASE_COLUMNS, TIMING),
