@@ -182,10 +182,11 @@ PACKED = [*BATCH_ARGV, "generate:model=m,steps=1", "generate:model=m,steps=2", "
 def test_a_host_is_started_only_in_the_batch_step_of_a_packed_measured_job(
     monkeypatch, argv, env, started
 ):
+    # a copy: start_for_packed_job writes the environment, which must not leak into others
+    monkeypatch.setattr(os, "environ", dict(os.environ))
     for name in ("SLURM_JOB_ID", "SLURM_STEP_ID", model_host.ENV):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+        os.environ.pop(name, None)
+    os.environ.update(env)
     monkeypatch.setattr(model_host, "start", lambda owner: f"/tmp/host.sock:{owner}")
     model_host.start_for_packed_job(argv)
     assert model_host.enabled() == started
