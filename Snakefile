@@ -12,6 +12,7 @@ from vidcarbon.config import (
     read_config_file,
 )
 from vidcarbon.process.isolation import export_max_attempts
+from vidcarbon.process.model_host import start_for_packed_job
 
 # Jobs in conda envs (--sdm conda, envs/*.yaml) import vidcarbon from this checkout.
 export_source(str(Path(workflow.basedir) / "src"))
@@ -39,6 +40,10 @@ if PICKED:
     )
 # Every table row carries the study (vidcarbon.tables); jobs inherit the environment.
 os.environ.update(STUDY.environment())
+# In the batch step of a SLURM job packing measured jobs, one process that runs them all and
+# loads their model once; the job steps find it in the environment (vidcarbon.process.model_host).
+if workflow.remote_exec:
+    start_for_packed_job(sys.argv)
 
 
 # One measured job per device: every rule that runs a model on the device declares

@@ -81,9 +81,20 @@ CARBON_VALUES = [
     "net_total_g",
     "embodied_fraction",
 ]
+# Columns that a newer version added to a table, and what they hold: where only one side
+# has them (a base ref from before them), they are left out of that side and not compared.
+ADDED: dict[str, dict[str, str]] = {
+    "runs": {
+        "model_reused": "whether the cell reused a model loaded by an earlier cell of its "
+        "process (a packed SLURM job; false in a local run)",
+        "model_loaded_by": "run_id of the job that loaded the cell's model",
+    },
+}
 EXCLUDED: dict[str, dict[str, str]] = {
     "runs": {
         "run_id": FRESH,
+        "model_loaded_by": FRESH,
+        "slurm_job_id": FRESH,  # null on both sides of a local run
         **MEASURED,
         **dict.fromkeys(("warmup_duration_s", "warmup_energy_j"), TIMING),
         **dict.fromkeys(PHASE_COLUMNS, TIMING),
@@ -272,11 +283,15 @@ def compare_table(
     """Problems found between the two files of table `name` (empty: equal); `excluded`:
     the columns left out (default: EXCLUDED's); `distinct`: compare the distinct rows."""
     ta, tb = pq.read_table(a), pq.read_table(b)
+    only = [c for c in ADDED.get(name, {}) if (c in ta.schema.names) != (c in tb.schema.names)]
+    if only:
+        ta, tb = (t.drop_columns([c for c in only if c in t.schema.names]) for t in (ta, tb))
+        print(f"  {name}: {', '.join(only)}: on one side only (ADDED), not compared")
     fields = [(f.name, str(f.type), f.nullable) for f in ta.schema]
     if fields != [(f.name, str(f.type), f.nullable) for f in tb.schema]:
         return [f"{name}: schemas differ:\n  {ta.schema}\n  vs\n  {tb.schema}"]
     excluded = EXCLUDED.get(name, {}) if excluded is None else excluded
-    unknown = sorted(set(excluded) - set(ta.schema.names))
+    unknown = sorted(set(excluded) - set(ta.schema.names) - set(only))
     if unknown:
         return [f"{name}: excluded columns not in the table: {', '.join(unknown)}"]
     columns = [c for c in ta.schema.names if c not in excluded]

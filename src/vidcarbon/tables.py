@@ -22,7 +22,7 @@ from vidcarbon.energy import COMPONENTS
 from vidcarbon.errors import SchemaMismatch
 from vidcarbon.records import STATUSES
 
-SCHEMA_VERSION = "3"  # 3: study columns on every table
+SCHEMA_VERSION = "4"  # 3: study columns on every table; 4: model_reused, model_loaded_by
 
 
 def column(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
@@ -212,6 +212,23 @@ WARMUP = [
     column("warmup_duration_s", pa.float64(), "warm-up pass before measuring, seconds"),
     column("warmup_energy_j", pa.float64(), "energy of the warm-up pass, joules"),
 ]
+# Cells packed into one SLURM job run in one process that loads their model once
+# (vidcarbon.process.model_host): the load belongs to the cell that did it.
+MODEL_LOAD = [
+    column(
+        "model_reused",
+        pa.bool_(),
+        "true: the model was already loaded by an earlier cell of the same process (a packed "
+        "SLURM job), so this row has no load (load_duration_s null), counted once in the row "
+        "of run model_loaded_by; false: this cell loaded it (null: not recorded)",
+    ),
+    column(
+        "model_loaded_by",
+        pa.string(),
+        "run_id of the row whose load window loaded this cell's model (its own run_id when "
+        "model_reused is false)",
+    ),
+]
 MODEL_PARAMS = column("params_transformer", pa.int64(), "parameters of the denoiser")
 TEXT_TOKENS = column("text_tokens", pa.int32(), "prompt tokens fed to the text encoder")
 
@@ -240,6 +257,7 @@ RUNS = pa.schema(
         *METHODS_AND_IDLE,
         *MEASUREMENT_PROVENANCE,
         LOAD,
+        *MODEL_LOAD,
         *WARMUP,
         *phase_fields(VIDEO_PHASES),
         *totals(VIDEO_PHASES, "generation_duration_s"),

@@ -139,8 +139,17 @@ def test_default_config_runs_through_sbatch_like_a_local_run(slurm_cluster, tmp_
         assert known[job_id]["TresPerJob"] == "gres:gpu:fake:1"
         log = on_slurm.path / ".snakemake" / "slurm_logs" / "group_gen_generate" / f"{job_id}.log"
         assert "rule generate:" in log.read_text()
-    # Packing: 4 cells to a SLURM job (slurm/profile.yaml group-components).
+    # Packing: 4 cells to a SLURM job (slurm/profile.yaml group-components), run in one
+    # process that loads the model once: the first cell of each job holds the load, the
+    # others name it and have none.
     assert runs.slurm_job_id.nunique() == -(-len(runs) // 4)
+    for _, job in runs.groupby("slurm_job_id"):
+        (loader,) = job[~job.model_reused].itertuples()
+        assert loader.model_loaded_by == loader.run_id and loader.load_duration_s > 0
+        reused = job[job.model_reused]
+        assert len(reused) == len(job) - 1
+        assert (reused.model_loaded_by == loader.run_id).all()
+        assert reused.load_duration_s.isna().all()
 
     local = Workdir(tmp_path / "local")
     shutil.copytree(REPO / "config", local.path / "config", dirs_exist_ok=True)
@@ -158,7 +167,11 @@ def test_default_config_runs_through_sbatch_like_a_local_run(slurm_cluster, tmp_
         assert sorted(map(tuple, slurm_rows[key].values)) == sorted(
             map(tuple, local_rows[key].values)
         ), name
-    assert pq.read_table(local.path / "results" / "runs.parquet").column("slurm_job_id").null_count
+    local_runs = pq.read_table(local.path / "results" / "runs.parquet").to_pandas()
+    assert local_runs.slurm_job_id.isna().all()
+    # locally every cell loads its own model (one process per cell)
+    assert not local_runs.model_reused.any()
+    assert (local_runs.model_loaded_by == local_runs.run_id).all()
 
 
 def test_the_profile_alone_plans_the_papers_study(slurm_cluster, tmp_path):

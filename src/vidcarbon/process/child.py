@@ -1,9 +1,9 @@
 """The child's side of the process boundary: run one measured job, write its record.
 
-Started as `python -m vidcarbon.process.child REQUEST.json`, or called in a child forked by
-the warm worker. The request names the job `kind`; MEASURED maps it to the function of its
-workload that measures it (`vidcarbon.workloads.*.measured`), imported only here, after the
-fork.
+Started as `python -m vidcarbon.process.child REQUEST.json`, called in a child forked by
+the warm worker, or called in the model host of a SLURM job (one job after another). The
+request names the job `kind`; MEASURED maps it to the function of its workload that measures
+it (`vidcarbon.workloads.*.measured`), imported only here, after the fork.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ MEASURED = {
 }
 
 
-def main(argv: list[str]) -> int:
-    """Run the job described by the request file argv[0]; write its record."""
+def run_request(request_path: str | Path) -> dict:
+    """Run the job described by the request file; write its record and return it."""
     from vidcarbon.backends import VideoShape
     from vidcarbon.workloads.measured import Measurement
 
     setup_logging()
-    request = json.loads(Path(argv[0]).read_text())
+    request = json.loads(Path(request_path).read_text())
     module_name, function = MEASURED[request["kind"]].split(":")
     kwargs = dict(request["kwargs"])  # JSON: the two typed arguments are rebuilt
     kwargs["measurement"] = Measurement(**kwargs["measurement"])
@@ -39,6 +39,12 @@ def main(argv: list[str]) -> int:
         kwargs["shape"] = VideoShape(**kwargs["shape"])
     record = getattr(importlib.import_module(module_name), function)(**kwargs)
     write_json_atomic(request["record_path"], record)
+    return record
+
+
+def main(argv: list[str]) -> int:
+    """Run the job described by the request file argv[0]; write its record."""
+    run_request(argv[0])
     return 0
 
 

@@ -2,8 +2,10 @@
 so that a crash, an OOM kill or a signal becomes a recorded result instead of a lost one.
 
 `run_isolated(...)` is called by the workloads' `jobs` modules (it does not import torch). The
-child is forked by the warm worker (`vidcarbon.process.warm_worker`), or is `python -m
-vidcarbon.process.child REQUEST.json` when none can be reached or VIDCARBON_WARM_WORKER=0.
+child is forked by the warm worker (`vidcarbon.process.warm_worker`); inside a SLURM job the
+job runs in the job's model host instead (`vidcarbon.process.model_host`: the cells packed
+into one SLURM job share one process and its loaded model); else, or when neither can be
+reached, it is `python -m vidcarbon.process.child REQUEST.json`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vidcarbon.errors import ResubmitWithMoreResources
-from vidcarbon.process import warm_worker
+from vidcarbon.process import model_host, warm_worker
 from vidcarbon.records import archive, history_path, load_history, read_json, write_json_atomic
 
 
@@ -77,6 +79,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _run_warm(request: Path, log_path: str | Path) -> int | None:
+    """The job's exit code from the model host (in a SLURM job) or the warm worker, or None
+    when neither is on or reachable."""
+    if model_host.enabled():
+        return model_host.run(request, log_path)
+    if warm_worker.enabled():
+        return warm_worker.run(request, log_path)
+    return None
+
+
 def run_isolated(
     kind: str,
     kwargs: dict[str, Any],
@@ -105,8 +117,12 @@ def run_isolated(
                 {"kind": kind, "kwargs": kwargs, "record_path": str(child_record)}, default=str
             )
         )
-        returncode = warm_worker.run(request, log_path) if warm_worker.enabled() else None
-        if returncode is None:
+        returncode, lost = None, None
+        try:
+            returncode = _run_warm(request, log_path)
+        except model_host.HostLost as exc:
+            lost = str(exc)
+        if returncode is None and lost is None:
             with open(log_path, "a") as log_file:
                 returncode = subprocess.run(
                     [sys.executable, "-m", "vidcarbon.process.child", str(request)],
@@ -117,7 +133,7 @@ def run_isolated(
         if returncode == 0 and child_record.exists():
             record = read_json(child_record)
         else:
-            status, error = _describe_exit(returncode)
+            status, error = ("killed", lost) if lost else _describe_exit(returncode)
             record = {
                 "kind": kind,
                 "run_id": uuid.uuid4().hex,

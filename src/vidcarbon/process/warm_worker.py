@@ -71,7 +71,7 @@ def socket_path(workdir: str | Path = ".") -> Path:
 
 
 # -- client ---------------------------------------------------------------------------------
-def _connect(path: Path) -> socket.socket | None:
+def connect(path: Path) -> socket.socket | None:
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         client.connect(str(path))
@@ -81,17 +81,18 @@ def _connect(path: Path) -> socket.socket | None:
         return None
 
 
-def _start_server(path: Path, timeout_s: float = 120.0) -> socket.socket | None:
-    """Start a server unless another client just did; return a connection to it."""
+def start_server(path: Path, command: list[str], timeout_s: float = 120.0) -> socket.socket | None:
+    """Start the server `command` listening on `path`, unless another client just did;
+    return a connection to it."""
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        client = _connect(path)
+        client = connect(path)
         if client is not None:
             return client
         path.unlink(missing_ok=True)  # a stale socket of a dead server
         with open(path.with_suffix(".log"), "a") as log:
             subprocess.Popen(
-                [sys.executable, "-m", "vidcarbon.process.warm_worker", str(path), str(IDLE_S)],
+                command,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -99,7 +100,7 @@ def _start_server(path: Path, timeout_s: float = 120.0) -> socket.socket | None:
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            client = _connect(path)
+            client = connect(path)
             if client is not None:
                 return client
             time.sleep(0.05)
@@ -110,7 +111,8 @@ def run(request_path: str | Path, log_path: str | Path) -> int | None:
     """Run `vidcarbon.process.child` on `request_path` in a warm child; its exit code (negative:
     killed by that signal), or None if no warm worker could be reached."""
     path = socket_path()
-    client = _connect(path) or _start_server(path)
+    command = [sys.executable, "-m", "vidcarbon.process.warm_worker", str(path), str(IDLE_S)]
+    client = connect(path) or start_server(path, command)
     if client is None:
         return None
     with client:
@@ -148,8 +150,8 @@ def _child(listener: socket.socket, conn: socket.socket, message: dict) -> None:
         os._exit(code)
 
 
-def serve(path: Path, idle_s: float) -> None:
-    """Accept jobs on `path` until idle for `idle_s` seconds. Single-threaded, so fork is safe."""
+def preload() -> None:
+    """Import the PRELOAD libraries."""
     for name, attributes in PRELOAD.items():
         # Preloading only saves time: a library version without some of these names (e.g.
         # diffusers 0.27 in the Open-Sora envs) must not keep the server from starting.
@@ -158,6 +160,11 @@ def serve(path: Path, idle_s: float) -> None:
             for attribute in attributes:
                 with contextlib.suppress(ImportError, AttributeError):
                     getattr(module, attribute)
+
+
+def serve(path: Path, idle_s: float) -> None:
+    """Accept jobs on `path` until idle for `idle_s` seconds. Single-threaded, so fork is safe."""
+    preload()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))
     listener.listen(16)

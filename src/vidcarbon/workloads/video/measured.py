@@ -9,6 +9,7 @@ from typing import Any
 
 from vidcarbon.backends import VideoShape, create_backend
 from vidcarbon.energy.meter import Meter
+from vidcarbon.workloads import loaded
 from vidcarbon.workloads.measured import JobContext, Measurement, measured_denoise
 
 
@@ -56,18 +57,31 @@ def generate_cell(
     video_path: str | Path,
     measurement: Measurement,
 ) -> dict[str, Any]:
-    """Denoising and decoding of one cell, after a warm-up pass; writes the mp4."""
+    """Denoising and decoding of one cell, after a warm-up pass; writes the mp4. The model
+    is loaded in the `load` window, unless an earlier cell of this process left it loaded
+    (`vidcarbon.workloads.loaded`): then the cell has no `load` window and its record names
+    the run that loaded it (`model_loaded_by`)."""
     import torch
 
     from vidcarbon.video import write_mp4
 
     ctx = JobContext.of("generate", measurement, warmup_steps, backend=backend)
 
+    phases = ("denoise", "decode")
+    model_key = loaded.key(backend, options, measurement.compute_device, phases)
+
     def body(meter: Meter) -> None:
-        model = create_backend(backend, options)
-        with meter.window("load"):
-            model.load(measurement.compute_device, phases=("denoise", "decode"))
+        model, loaded_by = loaded.get(model_key)
+        if model is None:
+            model = create_backend(backend, options)
+            with meter.window("load"):
+                model.load(measurement.compute_device, phases=phases)
+                embeddings = torch.load(embeddings_path, weights_only=True)
+            loaded_by = ctx.record["run_id"]
+            loaded.keep(model_key, model, loaded_by)
+        else:  # loaded by an earlier cell of this process, whose record holds the load
             embeddings = torch.load(embeddings_path, weights_only=True)
+        ctx.record["model_loaded_by"] = loaded_by
         ctx.record["model_info"] = model.describe()
         if warmup_steps > 0:
             with meter.window("warmup"):
