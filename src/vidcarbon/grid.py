@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import asdict, dataclass
 
 # Open-Sora 1.x resolution names -> (height, width) in pixels (paper Table 1).
@@ -103,3 +104,22 @@ def expand(
         )
     }
     return sorted(cells, key=lambda c: (c.model, c.prompt, c.resolution, c.frames, c.steps, c.seed))
+
+
+_CELL_ID = re.compile(
+    CELL_STEM.format(**{k: f"(?P<{k}>{v})" for k, v in WILDCARD_CONSTRAINTS.items()}) + "$"
+)
+
+
+def parse_cell_id(cell_id: str) -> Cell:
+    """The cell a `Cell.cell_id` names (ValueError if it names none)."""
+    match = _CELL_ID.match(cell_id)
+    if match is None:
+        raise ValueError(f"{cell_id!r} is not a cell id ({CELL_STEM})")
+    keys = match.groupdict()
+    return Cell(
+        keys["model"],
+        keys["prompt"],
+        keys["resolution"],
+        *(int(keys[k]) for k in ("frames", "steps", "seed")),
+    )

@@ -1,5 +1,6 @@
 from vidcarbon import config as vc
 from vidcarbon.grid import RESOLUTIONS, WILDCARD_CONSTRAINTS
+from vidcarbon.quality.batches import BATCH_STEM as QUALITY_BATCH
 
 
 wildcard_constraints:
@@ -62,6 +63,38 @@ def all_cell_records():
 
 def all_videos():
     return [f"results/videos/{c.cell_id}.mp4" for c in CELLS]
+
+
+def scoring_batches():
+    """Scoring batch stem (QUALITY_BATCH) -> its cells: one model and shape each."""
+    batches = {}
+    for c in CELLS:
+        stem = QUALITY_BATCH.format(
+            model=c.model, resolution=c.resolution, frames=c.frames
+        )
+        batches.setdefault(stem, []).append(c)
+    return batches
+
+
+QUALITY_BATCHES = scoring_batches()
+
+
+def batch_cells(wildcards):
+    """The cells of the scoring batch that `wildcards` name."""
+    stem = QUALITY_BATCH.format(**wildcards)
+    return QUALITY_BATCHES[stem]
+
+
+def quality_batch_inputs(wildcards):
+    """A scoring batch's videos and cell records (in its cells' order) and encode records."""
+    cells = batch_cells(wildcards)
+    return {
+        "videos": [f"results/videos/{c.cell_id}.mp4" for c in cells],
+        "cell_records": [f"results/cells/{c.cell_id}.json" for c in cells],
+        "encode_records": sorted(
+            {f"results/encode/{c.model}/{c.prompt}.json" for c in cells}
+        ),
+    }
 
 
 def all_encode_records():
