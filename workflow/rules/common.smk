@@ -112,8 +112,14 @@ def check_cluster():
         check_slurm_jobs(workflow.dag.needrun_jobs())
 
 
-def generation_env(wildcards):
-    """The model's conda env (--sdm conda): Open-Sora's releases need their own."""
+def generation_env():
+    """The models' conda env (--sdm conda): Open-Sora's releases need their own. A path when
+    every model shares one, which Snakemake resolves once per rule, not once per job."""
     from vidcarbon.backends import conda_env
 
-    return f"../../{conda_env(config['models'][wildcards.model])}"
+    envs = {
+        name: f"../../{conda_env(entry)}" for name, entry in config["models"].items()
+    }
+    if len(set(envs.values())) == 1:
+        return next(iter(envs.values()))
+    return lambda wildcards: envs[wildcards.model]
