@@ -10,9 +10,9 @@ non-ignored files) gets a temporary copy with that config, run with this interpr
 and that copy's `src/` first on PYTHONPATH. Per side and repeat, base and tree interleaved:
 
 - `snakemake -n --quiet` (the quiet dry run) and `snakemake -n` (printing every job);
-- after faking every job's outputs as done (empty files, each rule's newer than those of the
-  rules it reads from, by `--rulegraph`): the no-op dry run, which plans the whole DAG and finds nothing
-  to do.
+- after faking every job's outputs as done (empty files, each rule's newer than those of
+  the rules it reads from, by `--rulegraph`): the no-op dry run, which plans the whole DAG
+  and finds nothing to do.
 
 Each line gives wall seconds, user+system CPU seconds and peak RSS of the Snakemake process
 (`os.wait4`), and the job count from Snakemake's 'Job stats'. `--profile` runs the tree's
@@ -22,6 +22,7 @@ quiet dry run in-process under cProfile instead and writes the profile.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import graphlib
 import os
 import re
@@ -163,10 +164,8 @@ def main() -> None:
     try:
         tree = prepare(None, root, args.cells)
         if args.profile:
-            try:
+            with contextlib.suppress(SystemExit):  # Snakemake's main exits
                 profile(tree, str(Path(args.profile).resolve()))
-            except SystemExit:
-                pass
             return
         sides = {"tree": tree}
         if args.base:

@@ -8,8 +8,8 @@ Writes the synthetic study (`benchmarks/synthetic_study.py`) into a temporary di
 wall time, CPU time and peak RSS through `benchmarks/accounting/sitecustomize.py`), then
 `snakemake --report`, then adds a step count (`--add-steps`: its cells' records, as the
 generate jobs would have written them) and runs again: the rerun's collection reads the new
-cells. One line per rule: jobs, wall seconds (sum and slowest job), CPU seconds, peak RSS of
-its largest process. Snakemake's own planning is the line `snakemake`.
+cells. One line per rule: processes, wall seconds (sum and slowest), CPU seconds, and the
+peak RSS of its largest process (VmHWM). Snakemake's own planning is the line `snakemake`.
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ def main() -> None:
         print(f"load average before: {Path('/proc/loadavg').read_text().strip()}")
         start = time.perf_counter()
         write_study(dest, args.cells)
-        print(f"synthetic study of {args.cells} cells written in {time.perf_counter() - start:.0f} s")
+        took_s = time.perf_counter() - start
+        print(f"synthetic study of {args.cells} cells written in {took_s:.0f} s")
         for title, extra in (("run", ()), ("report", ("--report", "results/report.html"))):
             accounting = root / f"{title}.jsonl"
             wall_s = run(dest, accounting, *extra)
@@ -95,7 +96,8 @@ def main() -> None:
         added = write_study(dest, args.cells, add_steps=[args.add_steps])
         accounting = root / "rerun.jsonl"
         wall_s = run(dest, accounting)
-        show(f"rerun after adding steps {args.add_steps} ({added} cells)", wall_s, by_rule(accounting))
+        title = f"rerun after adding steps {args.add_steps} ({added} cells)"
+        show(title, wall_s, by_rule(accounting))
         print(f"\nload average after: {Path('/proc/loadavg').read_text().strip()}")
     finally:
         if args.keep:
