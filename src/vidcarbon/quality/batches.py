@@ -16,21 +16,11 @@ from typing import Any
 
 from vidcarbon.grid import parse_cell_id
 from vidcarbon.quality.scoring import planned_metrics, score_cell
-from vidcarbon.records import read_json, write_json_atomic
+from vidcarbon.records import file_state, read_json, write_json_atomic
 
 log = logging.getLogger(__name__)
 
 BATCH_STEM = "{model}/{resolution}_f{frames}"
-
-
-def file_state(path: str | Path) -> list[int] | None:
-    """[size in bytes, mtime in ns] of a file, None if it is missing: what a stored score
-    was computed from (a regenerated video or record has a new mtime)."""
-    try:
-        stat = Path(path).stat()
-    except FileNotFoundError:
-        return None
-    return [stat.st_size, stat.st_mtime_ns]
 
 
 def score_inputs(
