@@ -207,7 +207,7 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     }
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in before.items())
-    batch = json.loads((results / "quality_batches/latte-tiny/144p_f4.json").read_text())
+    batch = json.loads((results / "scoring/latte-tiny/144p_f4.json").read_text())
     assert (batch["scored"], batch["reused"]) == (4, 8)
     assert len(read_table("runs", results / "runs.parquet")) == 4 * 3
     assert len(read_table("quality", results / "quality.parquet")) == 4 * 3 * 3

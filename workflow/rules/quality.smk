@@ -29,7 +29,7 @@ rule score_quality:
             else []
         ),
     output:
-        batch=f"results/quality_batches/{QUALITY_BATCH}.json",
+        batch=f"results/scoring/{QUALITY_BATCH}.json",
     log:
         f"logs/score_quality/{QUALITY_BATCH}.log",
     conda:
@@ -49,7 +49,7 @@ rule score_quality:
 rule collect_quality:
     input:
         batches=expand(
-            "results/quality_batches/{batch}.json", batch=sorted(QUALITY_BATCHES)
+            "results/scoring/{batch}.json", batch=sorted(QUALITY_BATCHES)
         ),
     output:
         quality="results/quality.parquet",
