@@ -48,9 +48,7 @@ rule score_quality:
 
 rule collect_quality:
     input:
-        batches=expand(
-            "results/scoring/{batch}.json", batch=sorted(QUALITY_BATCHES)
-        ),
+        batches=expand("results/scoring/{batch}.json", batch=sorted(QUALITY_BATCHES)),
     output:
         quality="results/quality.parquet",
     log:
