@@ -101,3 +101,13 @@ def test_rows_cached_by_other_code_are_built_again(tmp_path, reads, monkeypatch)
     monkeypatch.setattr(video_table, "builder_version", lambda: "another version")
     collect(tmp_path, cells, "b", cache=True)
     assert sorted(reads) == sorted(cells)
+
+
+def test_a_row_key_that_is_no_column_is_refused(tmp_path, monkeypatch):
+    from vidcarbon.errors import SchemaMismatch
+
+    cells = write_cells(tmp_path, [2])
+    real = video_table.run_row
+    monkeypatch.setattr(video_table, "run_row", lambda *a: {**real(*a), "enrgy_j": 1.0})
+    with pytest.raises(SchemaMismatch, match="enrgy_j"):
+        collect(tmp_path, cells, "a", cache=True)

@@ -125,6 +125,7 @@ def builder_version() -> str:
 
 
 def _arrow(name: str, rows: list[dict[str, Any]], record: list[str]) -> pa.Table:
+    tables.check_rows(name, rows)  # pyarrow would drop a key that is not a column
     return pa.Table.from_pylist(rows, schema=SCHEMAS[name]).append_column(
         RECORD_COLUMN, pa.array(record, pa.string())
     )
