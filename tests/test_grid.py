@@ -1,12 +1,17 @@
 import re
+from dataclasses import asdict
+
+import pytest
 
 from vidcarbon.grid import (
     CELL_STEM,
     RESOLUTIONS,
     WILDCARD_CONSTRAINTS,
+    Cell,
     expand,
     frames_for,
     latent_size,
+    parse_cell_id,
     tokens_per_frame,
 )
 
@@ -41,3 +46,11 @@ def test_cell_paths_parse_back_unambiguously():
         match = re.fullmatch(pattern, cell.cell_id)
         assert match and match["model"] == cell.model and int(match["frames"]) == cell.frames
         assert int(match["steps"]) == 16 and int(match["seed"]) == 7
+
+
+def test_cell_ids_follow_the_stem_and_parse_back():
+    cell = Cell("wan-2.1", "p0123456789", "480p", 33, 50, 7, size=(480, 832))
+    assert cell.cell_id == CELL_STEM.format(**asdict(cell))
+    assert parse_cell_id(cell.cell_id) == Cell("wan-2.1", "p0123456789", "480p", 33, 50, 7)
+    with pytest.raises(ValueError, match="not a cell id"):
+        parse_cell_id("wan-2.1/p0123456789/480p_f33_s50")

@@ -35,6 +35,16 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def file_state(path: str | Path) -> list[int] | None:
+    """[size in bytes, mtime in ns] of a file, None if it is missing: what a stored score
+    was computed from (a regenerated video or record has a new mtime)."""
+    try:
+        stat = Path(path).stat()
+    except FileNotFoundError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
 

@@ -877,7 +877,23 @@ def write_table(name: str, rows: list[dict[str, Any]], path: str | Path, meta: d
     check_rows(name, rows)
     study = {key: meta.get(f"vidcarbon.{key}") or None for key in STUDY_ENVIRONMENT}
     table = pa.Table.from_pylist([{**study, **row} for row in rows], schema=schema)
-    table = table.replace_schema_metadata({**meta, "vidcarbon.table": name})
+    return write_arrow(name, table, path, meta)
+
+
+def with_study(table: pa.Table, meta: dict[str, str]) -> pa.Table:
+    """`table` with its study columns set to the study of `meta` (a table of job rows, which
+    carry none of their own)."""
+    for key in STUDY_ENVIRONMENT:
+        value = meta.get(f"vidcarbon.{key}") or None
+        column = pa.array([value] * len(table), table.schema.field(key).type)
+        table = table.set_column(table.schema.get_field_index(key), key, column)
+    return table
+
+
+def write_arrow(name: str, table: pa.Table, path: str | Path, meta: dict[str, str]) -> pa.Table:
+    """Write the pyarrow `table` (of table `name`'s schema) to `path` atomically, with
+    `meta`; returns it."""
+    table = table.cast(SCHEMAS[name]).replace_schema_metadata({**meta, "vidcarbon.table": name})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

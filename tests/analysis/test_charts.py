@@ -2,6 +2,7 @@
 
 import json
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
@@ -142,6 +143,33 @@ def test_power_statistics_of_a_known_trace(tmp_path):
     assert spec["resolve"]["scale"]["color"] == "independent"
     _, text = saved(power.statistics_chart(estimated, "stats"), tmp_path, "stats")
     assert "n/a: estimated" in text and "max ramp of the 1 s mean (W/s)" in text
+
+
+def test_a_long_trace_is_drawn_as_bin_means_and_says_so(tmp_path):
+    # an hour of GPU and CPU samples at 0.05 s: 144,000 rows, far over Altair's 5,000
+    t = np.arange(0, 3600.0, 0.05)
+    phase = np.where(t < 60.0, "encode", np.where(t < 3300.0, "denoise", "decode"))
+    trace = pd.concat(
+        [
+            pd.DataFrame({"t_s": t, "component": c, "power_w": w, "phase": phase})
+            for c, w in (("gpu", 300.0 + 10 * np.sin(t)), ("cpu", 50.0 + 0 * t))
+        ],
+        ignore_index=True,
+    )
+    line, bin_s = power.thin_trace(trace)
+    assert bin_s == pytest.approx(3600.0 * 2 / power.MAX_TRACE_POINTS, rel=1e-3)
+    assert len(line) <= power.MAX_TRACE_POINTS + 2 * 3  # bins, split at phase boundaries
+    # bin means keep the level of each component and never mix phases
+    assert line[line.component == "cpu"].power_w.to_numpy() == pytest.approx(50.0)
+    assert line[line.component == "gpu"].power_w.mean() == pytest.approx(300.0, abs=0.5)
+    assert (line[line.t_s >= 3300.0].phase == "decode").all()
+    title = alt.TitleParams("Power", subtitle="one cell")
+    spec, text = saved(power.trace_chart(trace, title), tmp_path)
+    assert "samples thinned to" in text and "144,000" in text and "one cell" in text
+    short = trace[trace.t_s < 10.0]
+    assert power.thin_trace(short)[1] is None and "thinned" not in json.dumps(
+        power.trace_chart(short, "t").to_dict()
+    )
 
 
 def carbon_table():
@@ -307,6 +335,24 @@ def test_video_vs_text_chart(tmp_path):
     assert "video: vid 240p_f16_s8" in points  # video labels carry no token count
     assert '"type": "log"' in text and "operational carbon at 100 g/kWh, PUE 1.2" in text
     assert "no data" in json.dumps(request_and_unit_chart(None, "paper-100g").to_dict())
+
+
+def test_video_vs_text_shows_the_spread_of_a_large_grid():
+    from vidcarbon.analysis.comparison import MAX_VIDEO_SHAPES, video_spread
+
+    video = pd.DataFrame(
+        {"modality": "video", "model": "vid", "group": [f"s{i}" for i in range(101)]}
+    ).assign(carbon_per_request_g=lambda d: np.arange(101.0)[::-1])
+    text = pd.DataFrame([{"modality": "text", "model": "llm", "group": "all"}])
+    rows, words = video_spread(pd.concat([text, video], ignore_index=True))
+    shown = rows[rows.modality == "video"].carbon_per_request_g
+    # the cheapest, the costliest and the quantiles; text rows untouched
+    assert sorted(shown) == [0, 10, 25, 50, 75, 90, 100]
+    assert (rows.modality == "text").sum() == 1
+    assert "of 101 measured shapes" in words and "quantiles" in words
+    small = video.iloc[:MAX_VIDEO_SHAPES]
+    rows, words = video_spread(small)
+    assert len(rows) == MAX_VIDEO_SHAPES and words.startswith("video: every measured shape")
 
 
 def test_steps_chart_never_plots_placeholder_weights(tmp_path):

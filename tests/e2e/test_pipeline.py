@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -70,7 +71,7 @@ def test_default_config_lists_exactly_the_grid(workdir):
         "generate_image": images,
         "collect_images": 1,
         "video_vs_text": 1,
-        "score_quality": cells,
+        "score_quality": len(g["resolutions"]) * len(g["durations_s"]),  # a batch a shape
         "collect_quality": 1,
         "all": 1,
     }
@@ -192,12 +193,12 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     config["grid"]["steps"] = [1, 2, 3]
     workdir.write_config(config)
     planned = job_counts(workdir.snakemake("-n").stdout)
-    # same shapes, so no new FLOP count; only the new videos are scored; every chart of the
-    # runs redrawn, not the video-vs-text one (no baseline here)
+    # same shapes, so no new FLOP count; the shape's scoring batch scores only the new videos
+    # (below); every chart of the runs redrawn, not the video-vs-text one (no baseline here)
     assert planned == {
         "generate": 4,
         "collect": 1,
-        "score_quality": 4,
+        "score_quality": 1,
         "collect_quality": 1,
         **dict.fromkeys(RUN_CHART_JOBS, 1),
         "findings": 1,
@@ -206,6 +207,8 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     }
     workdir.snakemake()
     assert all(p.stat().st_mtime_ns == m for p, m in before.items())
+    batch = json.loads((results / "scoring/latte-tiny/144p_f4.json").read_text())
+    assert (batch["scored"], batch["reused"]) == (4, 8)
     assert len(read_table("runs", results / "runs.parquet")) == 4 * 3
     assert len(read_table("quality", results / "quality.parquet")) == 4 * 3 * 3
     # another grid is another study: every table is restamped but the FLOP counts, which
@@ -273,6 +276,7 @@ def test_killed_run_resumes_without_redoing_or_corrupting(workdir):
 
 
 FAILING_BACKEND = '''
+import json
 import os
 import signal
 

@@ -17,9 +17,9 @@ def test_vbench_fetches_weights_once_unless_told_not_to(workdir):
     config["quality"] = {"vbench": {"enabled": True, "python": "python"}}
     workdir.write_config(config)
     counts = job_counts(workdir.snakemake("-n").stdout)
-    assert counts["fetch_vbench_weights"] == 1 and counts["score_quality"] == 2
+    assert counts["fetch_vbench_weights"] == 1 and counts["score_quality"] == 1
 
     config["quality"]["vbench"]["fetch"] = False  # e.g. placeholders already in cache_dir
     workdir.write_config(config)
     counts = job_counts(workdir.snakemake("-n").stdout)
-    assert "fetch_vbench_weights" not in counts and counts["score_quality"] == 2
+    assert "fetch_vbench_weights" not in counts and counts["score_quality"] == 1

@@ -1,6 +1,7 @@
 """Scoring one cell: bad inputs give failed rows with the reason, good videos are still scored."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,8 +68,10 @@ def test_bad_videos_fail_with_reason_and_the_good_one_is_scored(tmp_path):
     assert "has 1 frame(s); it needs at least 2" in one["temporal_flickering"]["error"]
     assert one["sharpness"]["status"] == "ok" and one["sharpness"]["value"] > 0
 
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps({"records": [json.loads(Path(p).read_text()) for p in records]}))
     out = tmp_path / "quality.parquet"
-    assert collect_quality(records, str(out), "hash") == 5 * 3
+    assert collect_quality([str(batch)], str(out), "hash") == 5 * 3
     table = read_table("quality", out).to_pandas()
     assert len(table) == 15 and table.pretrained.isna().all()
     assert set(table.metric_version) == {"vidcarbon-1"}

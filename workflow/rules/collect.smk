@@ -17,5 +17,7 @@ rule collect:
             config["models"], config["grid"], config["fps"], config["device"], PROMPTS
         ),
         study=study_param(),
+        # rows of unchanged records are read from here (vidcarbon.workloads.video.table)
+        cache_dir="results/.collect_cache",
     script:
         "../scripts/collect.py"

@@ -1,5 +1,6 @@
 from vidcarbon import config as vc
 from vidcarbon.grid import RESOLUTIONS, WILDCARD_CONSTRAINTS
+from vidcarbon.quality.batches import BATCH_STEM as QUALITY_BATCH
 
 
 wildcard_constraints:
@@ -64,6 +65,38 @@ def all_videos():
     return [f"results/videos/{c.cell_id}.mp4" for c in CELLS]
 
 
+def scoring_batches():
+    """Scoring batch stem (QUALITY_BATCH) -> its cells: one model and shape each."""
+    batches = {}
+    for c in CELLS:
+        stem = QUALITY_BATCH.format(
+            model=c.model, resolution=c.resolution, frames=c.frames
+        )
+        batches.setdefault(stem, []).append(c)
+    return batches
+
+
+QUALITY_BATCHES = scoring_batches()
+
+
+def batch_cells(wildcards):
+    """The cells of the scoring batch that `wildcards` name."""
+    stem = QUALITY_BATCH.format(**wildcards)
+    return QUALITY_BATCHES[stem]
+
+
+def quality_batch_inputs(wildcards):
+    """A scoring batch's videos and cell records (in its cells' order) and encode records."""
+    cells = batch_cells(wildcards)
+    return {
+        "videos": [f"results/videos/{c.cell_id}.mp4" for c in cells],
+        "cell_records": [f"results/cells/{c.cell_id}.json" for c in cells],
+        "encode_records": sorted(
+            {f"results/encode/{c.model}/{c.prompt}.json" for c in cells}
+        ),
+    }
+
+
 def all_encode_records():
     return sorted(
         {f"results/encode/{c.model}/{c.prompt}.json" for c in CELLS},
@@ -79,8 +112,14 @@ def check_cluster():
         check_slurm_jobs(workflow.dag.needrun_jobs())
 
 
-def generation_env(wildcards):
-    """The model's conda env (--sdm conda): Open-Sora's releases need their own."""
+def generation_env():
+    """The models' conda env (--sdm conda): Open-Sora's releases need their own. A path when
+    every model shares one, which Snakemake resolves once per rule, not once per job."""
     from vidcarbon.backends import conda_env
 
-    return f"../../{conda_env(config['models'][wildcards.model])}"
+    envs = {
+        name: f"../../{conda_env(entry)}" for name, entry in config["models"].items()
+    }
+    if len(set(envs.values())) == 1:
+        return next(iter(envs.values()))
+    return lambda wildcards: envs[wildcards.model]

@@ -24,7 +24,7 @@ rule encode_prompt:
     log:
         "logs/encode_prompt/{model}/{prompt}.log",
     conda:
-        generation_env
+        generation_env()
     threads: measured_threads()
     resources:
         measured_device=1,
@@ -50,7 +50,7 @@ rule generate:
     log:
         f"logs/generate/{CELL}.log",
     conda:
-        generation_env
+        generation_env()
     threads: measured_threads()
     resources:
         measured_device=1,

@@ -17,11 +17,11 @@ rule fetch_vbench_weights:
         "../scripts/fetch_vbench_weights.py"
 
 
+# One job per model and shape (vidcarbon.quality.batches): it scores only the videos whose
+# stored score (results/quality/<cell>.json) is missing or older than the video or its records.
 rule score_quality:
     input:
-        video=f"results/videos/{CELL}.mp4",
-        cell_record=f"results/cells/{CELL}.json",
-        encode_record="results/encode/{model}/{prompt}.json",
+        unpack(quality_batch_inputs),
         weights=(
             ["results/vbench-weights.json"]
             if config["quality"]["vbench"]["enabled"]
@@ -29,15 +29,17 @@ rule score_quality:
             else []
         ),
     output:
-        record=f"results/quality/{CELL}.json",
+        batch=f"results/scoring/{QUALITY_BATCH}.json",
     log:
-        f"logs/score_quality/{CELL}.log",
+        f"logs/score_quality/{QUALITY_BATCH}.log",
     conda:
         "../../envs/quality.yaml"
     resources:
         # VBench runs networks on the device; the weight-free metrics are light CPU work
         measured_device=int(config["quality"]["vbench"]["enabled"]),
     params:
+        cells=lambda wildcards: [c.cell_id for c in batch_cells(wildcards)],
+        scores_dir="results/quality",
         metrics=config["quality"]["metrics"],
         vbench=vbench_job_params(config["quality"]["vbench"], config["device"]),
     script:
@@ -46,7 +48,7 @@ rule score_quality:
 
 rule collect_quality:
     input:
-        records=[f"results/quality/{c.cell_id}.json" for c in CELLS],
+        batches=expand("results/scoring/{batch}.json", batch=sorted(QUALITY_BATCHES)),
     output:
         quality="results/quality.parquet",
     log:

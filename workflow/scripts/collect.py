@@ -10,4 +10,5 @@ with logged(snakemake.log[0]):
         steps_path=snakemake.output.steps,
         traces_path=snakemake.output.traces,
         config_hash=snakemake.params.config_hash,
+        cache_dir=snakemake.params.cache_dir,
     )

@@ -3,7 +3,7 @@ from vidcarbon.quality.collect import collect_quality
 
 with logged(snakemake.log[0]):
     collect_quality(
-        records=snakemake.input.records,
+        batches=snakemake.input.batches,
         quality_path=snakemake.output.quality,
         config_hash=snakemake.params.config_hash,
     )

@@ -1,15 +1,14 @@
-from vidcarbon.grid import Cell
 from vidcarbon.logs import logged
-from vidcarbon.quality.scoring import score_cell
+from vidcarbon.quality.batches import score_batch
 
-wc = snakemake.wildcards
 with logged(snakemake.log[0]):
-    score_cell(
-        cell=Cell(wc.model, wc.prompt, wc.resolution, int(wc.frames), int(wc.steps), int(wc.seed)),
-        video_path=snakemake.input.video,
-        cell_record_path=snakemake.input.cell_record,
-        encode_record_path=snakemake.input.encode_record,
+    score_batch(
+        cell_ids=snakemake.params.cells,
+        videos=snakemake.input.videos,
+        cell_records=snakemake.input.cell_records,
+        encode_records=snakemake.input.encode_records,
         metrics=snakemake.params.metrics,
         vbench=snakemake.params.vbench,
-        record_path=snakemake.output.record,
+        scores_dir=snakemake.params.scores_dir,
+        batch_path=snakemake.output.batch,
     )

@@ -9,6 +9,32 @@ import pandas as pd
 from vidcarbon.analysis.render import no_data
 
 MODALITIES = ["text", "image", "video"]
+# A study's video shapes beyond this many are shown by their spread, one row each would make
+# the chart thousands of pixels tall (250 rows at 10,000 cells).
+MAX_VIDEO_SHAPES = 12
+SPREAD = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
+
+
+def video_spread(rows: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """`rows` with each video model's shapes cut to its cheapest, costliest and the 10, 25,
+    50, 75 and 90 % quantiles of carbon per request, where it has more than
+    MAX_VIDEO_SHAPES; and the words saying which shapes are shown."""
+    video = rows[rows.modality == "video"]
+    counts = video.groupby("model").size()
+    if counts.le(MAX_VIDEO_SHAPES).all():
+        return rows, "video: every measured shape (resolution_f<frames>_s<steps>)"
+    kept = []
+    for _, shapes in video.groupby("model", sort=True):
+        shapes = shapes.sort_values("carbon_per_request_g")
+        if len(shapes) > MAX_VIDEO_SHAPES:
+            at = sorted({round(q * (len(shapes) - 1)) for q in SPREAD})
+            shapes = shapes.iloc[at]
+        kept.append(shapes)
+    words = (
+        f"video: of {counts.max()} measured shapes (resolution_f<frames>_s<steps>) the "
+        "cheapest, the costliest and the 10/25/50/75/90 % quantiles of carbon per request"
+    )
+    return pd.concat([rows[rows.modality != "video"], *kept], ignore_index=True), words
 
 
 def _at_paper_tokens(rows: pd.DataFrame) -> pd.DataFrame:
@@ -41,6 +67,7 @@ def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> al
     if rows.empty:
         return no_data(title, f"no comparison rows at scenario {scenario!r}")
     rows = pd.concat([rows, _at_paper_tokens(rows)], ignore_index=True)
+    rows, video_words = video_spread(rows)
     tokens = rows.units_per_request.map(lambda n: f" ({n:.0f} tokens)")
     rows = rows.assign(
         label=rows.modality
@@ -84,8 +111,8 @@ def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> al
     subtitle = [
         "operational carbon at "
         f"{first.intensity_g_per_kwh:g} g/kWh, PUE {first.pue:g}; text: each dataset and all "
-        "together, with the mean answer length; video: every measured shape "
-        "(resolution_f<frames>_s<steps>)",
+        "together, with the mean answer length",
+        video_words,
     ]
     return alt.hconcat(per_request, per_unit).properties(
         title=alt.TitleParams(

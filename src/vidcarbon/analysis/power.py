@@ -13,6 +13,28 @@ PHASE_ORDER = ["load", "warmup", "encode", "denoise", "decode", "other"]
 # the sampler and the sensor rather than the device: NVML's board power is itself an average
 # over about a second on recent NVIDIA drivers (nvidia-smi --help-query-gpu, power.draw.average).
 RAMP_WINDOW_S = 1.0
+# Points a trace line embeds at most: Altair refuses more than 5,000 rows of inline data, and
+# a long job holds far more samples (an hour at 0.05 s is 72,000 per component).
+MAX_TRACE_POINTS = 4000
+
+
+def thin_trace(trace: pd.DataFrame, max_points: int = MAX_TRACE_POINTS):
+    """(trace, None) if it has at most `max_points` samples; else (the mean power over equal
+    time bins, per component and phase, about `max_points` rows in all; the bin width in s).
+    A bin never mixes phases, so the shading and the line stay aligned."""
+    if len(trace) <= max_points:
+        return trace, None
+    t0, span_s = trace.t_s.min(), trace.t_s.max() - trace.t_s.min()
+    bin_s = span_s * trace.component.nunique() / max_points
+    keys = [c for c in ("job_id", "component", "source", "phase") if c in trace]
+    binned = (
+        trace.assign(bin=((trace.t_s - t0) // bin_s).astype(int))
+        .groupby([*keys, "bin"], as_index=False, sort=False)
+        .agg(t_s=("t_s", "min"), power_w=("power_w", "mean"))
+        .drop(columns="bin")
+        .sort_values("t_s", kind="stable")
+    )
+    return binned, bin_s
 
 
 def smoothed_ramps(t_s: np.ndarray, power_w: np.ndarray, window_s: float) -> np.ndarray:
@@ -89,6 +111,18 @@ def trace_chart(
         )
     )
     by = ["job_id", "phase"] if "job_id" in trace else ["phase"]
+    samples = len(trace)
+    line, bin_s = thin_trace(trace)
+    if bin_s is not None:
+        note = (
+            f"line: mean power over {bin_s:.2g} s bins ({samples:,} samples thinned to "
+            f"{len(line):,} points); the statistics below use every sample"
+        )
+        text = getattr(title, "text", title)
+        subtitle = getattr(title, "subtitle", None)
+        subtitle = [] if subtitle is alt.Undefined or subtitle is None else subtitle
+        subtitle = [subtitle] if isinstance(subtitle, str) else list(subtitle)
+        title = alt.TitleParams(text, subtitle=[*subtitle, note], anchor="start")
     spans = (
         trace.groupby(by, as_index=False)
         .agg(start_s=("t_s", "min"), end_s=("t_s", "max"))
@@ -109,7 +143,7 @@ def trace_chart(
         )
     )
     lines = (
-        alt.Chart(trace)
+        alt.Chart(line)
         .mark_line(interpolate="step-after", strokeWidth=1)
         .encode(
             x="t_s:Q",

@@ -1,4 +1,4 @@
-"""Collect per-cell quality records into results/quality.parquet."""
+"""Collect the scoring batches' quality records into results/quality.parquet."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from vidcarbon.records import read_json
 from vidcarbon.tables import provenance, write_table
 
 
-def collect_quality(records: list[str], quality_path: str, config_hash: str) -> int:
-    """Write the quality table (one row per cell and metric); returns the number of rows."""
+def collect_quality(batches: list[str], quality_path: str, config_hash: str) -> int:
+    """Write the quality table (one row per cell and metric) from the records of the batch
+    files `batches` (`quality.batches.score_batch`); returns the number of rows."""
     rows, hostnames = [], []
-    for path in records:
-        record = read_json(path)
+    for record in (r for path in batches for r in read_json(path)["records"]):
         hostnames.append(record.get("hostname") or "unknown")
         rows += [{**row, "video_path": record.get("video_path")} for row in record["rows"]]
     meta = provenance(config_hash, hostnames=hostnames, devices=[])

@@ -196,8 +196,10 @@ def score_cell(
     metrics: list[str],
     vbench: dict[str, Any],
     record_path: str,
+    inputs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Score one grid cell's video and write its quality record (JSON with one row a metric)."""
+    """Score one grid cell's video and write its quality record (JSON with one row a metric);
+    `inputs`: what the score was computed from (`quality.batches.score_inputs`), kept in it."""
     gen = read_json(cell_record_path)
     generation_error = None
     if gen.get("status") != "ok":
@@ -215,6 +217,7 @@ def score_cell(
         "cell_id": cell.cell_id,
         "video_path": str(video_path),
         "hostname": socket.gethostname(),
+        "inputs": inputs,
         "rows": rows,
     }
     write_json_atomic(record_path, record)

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
-from vidcarbon.records import read_json
-from vidcarbon.tables import COMPONENTS, PHASES, RUNS, STEPS, write_table
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from vidcarbon import tables
+from vidcarbon.records import file_state, read_json, write_json_atomic
+from vidcarbon.tables import (
+    COMPONENTS,
+    PHASES,
+    RUNS,
+    SCHEMAS,
+    STEPS,
+    provenance,
+    with_study,
+    write_arrow,
+)
+from vidcarbon.workloads import rows as row_builders
 from vidcarbon.workloads.rows import (
     add_phases,
     idle_by_device,
     job_columns,
     load_and_warmup,
-    table_provenance,
     take,
     windows,
 )
@@ -88,6 +105,87 @@ def trace_rows(record: dict, job_id: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _rows(gen: dict, enc: dict, idle: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """A cell's rows of the three tables."""
+    return {
+        "runs": [run_row(gen, enc, idle.get(gen.get("device"), {}))],
+        "steps": step_rows(gen),
+        "traces": trace_rows(gen, gen["cell_id"]),
+    }
+
+
+TABLES = ("runs", "steps", "traces")
+RECORD_COLUMN = "_record"  # the record a cached row came from (cache files only)
+
+
+def builder_version() -> str:
+    """What cached rows were built by: the schema version and the row builders' source, so
+    that rows cached by other code are built again, never reused."""
+    digest = hashlib.sha256(tables.SCHEMA_VERSION.encode())
+    for module in (tables, row_builders, sys.modules[__name__]):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _arrow(name: str, rows: list[dict[str, Any]], record: list[str]) -> pa.Table:
+    tables.check_rows(name, rows)  # pyarrow would drop a key that is not a column
+    return pa.Table.from_pylist(rows, schema=SCHEMAS[name]).append_column(
+        RECORD_COLUMN, pa.array(record, pa.string())
+    )
+
+
+def _partition(path: str | Path) -> str:
+    """The cache partition of a cell record (results/cells/<model>/<prompt>/<res>_f..json):
+    its model and resolution."""
+    path = Path(path)
+    return f"{path.parts[-3]}/{path.name.split('_', 1)[0]}"
+
+
+def _collect_partition(
+    records: list[str],
+    states: dict[str, Any],
+    encodes: dict,
+    idle: dict,
+    cache: Path | None,
+) -> dict[str, pa.Table]:
+    """The three tables of one partition's records: the rows of a record whose state (its
+    file's, its prompt's encode record's and the idle record's size and mtime) is the one
+    cached are read from the cache, the others' from their records; the cache is rewritten."""
+    version, manifest = builder_version(), {}
+    if cache is not None and cache.with_suffix(".json").is_file():
+        stored = json.loads(cache.with_suffix(".json").read_text())
+        manifest = stored["records"] if stored.get("builder") == version else {}
+    kept = {p for p in records if manifest.get(p) == states[p]}
+    rows: dict[str, list] = {name: [] for name in TABLES}
+    origin: dict[str, list] = {name: [] for name in TABLES}
+    for path in records:
+        if path in kept:
+            continue
+        gen = read_json(path)
+        enc = encodes.get((gen["model"], gen["prompt_id"]), {})
+        for name, new in _rows(gen, enc, idle).items():
+            rows[name] += new
+            origin[name] += [path] * len(new)
+    tables = {}
+    for name in TABLES:
+        new = _arrow(name, rows[name], origin[name])
+        old_path = cache.with_name(f"{cache.name}.{name}.parquet") if cache else None
+        if kept and old_path is not None and old_path.is_file():
+            old = pq.read_table(old_path)
+            old = old.filter(pc.is_in(old[RECORD_COLUMN], pa.array(sorted(kept))))
+            new = pa.concat_tables([old.cast(new.schema), new])
+        tables[name] = new
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        # no manifest while the tables are written: a torn cache is built again, not read
+        cache.with_suffix(".json").unlink(missing_ok=True)
+        for name, table in tables.items():
+            pq.write_table(table, cache.with_name(f"{cache.name}.{name}.parquet"))
+        stored = {"builder": version, "records": {p: states[p] for p in records}}
+        write_json_atomic(cache.with_suffix(".json"), stored)
+    return tables
+
+
 def collect(
     generate_records: list[str | Path],
     encode_records: list[str | Path],
@@ -96,24 +194,47 @@ def collect(
     steps_path: str | Path,
     traces_path: str | Path,
     config_hash: str,
+    cache_dir: str | Path | None = None,
 ) -> None:
     """Write runs.parquet, steps.parquet and traces.parquet from the jobs' records (all three
-    with the runs' hosts and devices in their metadata)."""
-    encodes = {}
+    with the runs' hosts and devices in their metadata).
+
+    With `cache_dir`, each (model, resolution)'s rows are kept there with the state of the
+    records they came from, so that a rerun reads only the records that are new or changed
+    (cells added to the grid, a cell retried, a prompt encoded again) and the cache for the
+    rest; the tables written are the same."""
+    encodes, encode_state = {}, {}
     for path in encode_records:
         rec = read_json(path)
         encodes[(rec["model"], rec["prompt_id"])] = rec
+        encode_state[(rec["model"], rec["prompt_id"])] = file_state(path)
     idle = idle_by_device(idle_records)
-    runs, steps, traces = [], [], []
-    for rec in encodes.values():
-        traces += trace_rows(rec, f"{rec['model']}/{rec['prompt_id']}/encode")
-    for path in generate_records:
-        gen = read_json(path)
-        enc = encodes.get((gen["model"], gen["prompt_id"]), {})
-        runs.append(run_row(gen, enc, idle.get(gen.get("device"), {})))
-        steps += step_rows(gen)
-        traces += trace_rows(gen, gen["cell_id"])
-    meta = table_provenance(config_hash, runs)
-    write_table("runs", runs, runs_path, meta)
-    write_table("steps", steps, steps_path, meta)
-    write_table("traces", traces, traces_path, meta)
+    idle_state = [file_state(p) for p in idle_records]
+    partitions: dict[str, list[str]] = {}
+    for path in map(str, generate_records):
+        partitions.setdefault(_partition(path), []).append(path)
+    parts = {name: [] for name in TABLES}
+    for key, records in partitions.items():
+        states = {}
+        for path in records:
+            model, prompt = Path(path).parts[-3:-1]
+            states[path] = [file_state(path), encode_state.get((model, prompt)), idle_state]
+        cache = Path(cache_dir) / key if cache_dir is not None else None
+        for name, table in _collect_partition(records, states, encodes, idle, cache).items():
+            parts[name].append(table.drop_columns([RECORD_COLUMN]))
+    encode_traces = [
+        row
+        for rec in encodes.values()
+        for row in trace_rows(rec, f"{rec['model']}/{rec['prompt_id']}/encode")
+    ]
+    parts["traces"].insert(0, pa.Table.from_pylist(encode_traces, schema=SCHEMAS["traces"]))
+    meta = {}
+    for name, path in zip(TABLES, (runs_path, steps_path, traces_path), strict=True):
+        table = pa.concat_tables(parts[name]) if parts[name] else SCHEMAS[name].empty_table()
+        if name == "runs":
+            meta = provenance(
+                config_hash,
+                [h for h in table["hostname"].to_pylist() if h],
+                [d for d in table["device_name"].to_pylist() if d],
+            )
+        write_arrow(name, with_study(table, meta), path, meta)
