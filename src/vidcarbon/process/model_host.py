@@ -115,17 +115,14 @@ def run(request_path: str | Path, log_path: str | Path) -> int | None:
     client = _connect()
     if client is None:
         return None
-    with client:
-        message = {"request": str(request_path), "log": str(Path(log_path).resolve())}
-        client.sendall(json.dumps(message).encode() + b"\n")
-        reply = client.makefile("rb").readline()
-    if not reply:
+    reply = warm_worker.send_job(client, request_path, log_path)
+    if reply is None:
         raise HostLost(
             "the model host process ended during the job (a crash, the out-of-memory killer "
             "or scancel); earlier jobs' records are kept and the next jobs run in fresh "
             "processes"
         )
-    return int(json.loads(reply)["returncode"])
+    return int(reply["returncode"])
 
 
 # -- server ---------------------------------------------------------------------------------

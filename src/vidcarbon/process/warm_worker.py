@@ -115,13 +115,18 @@ def run(request_path: str | Path, log_path: str | Path) -> int | None:
     client = connect(path) or start_server(path, command)
     if client is None:
         return None
+    reply = send_job(client, request_path, log_path)
+    return None if reply is None else int(reply["returncode"])
+
+
+def send_job(client: socket.socket, request_path: str | Path, log_path: str | Path) -> dict | None:
+    """Send one job's request over `client` and close it; the server's reply, or None if the
+    server closed the connection without one."""
     with client:
         message = {"request": str(request_path), "log": str(Path(log_path).resolve())}
         client.sendall(json.dumps(message).encode() + b"\n")
         reply = client.makefile("rb").readline()
-    if not reply:
-        return None
-    return int(json.loads(reply)["returncode"])
+    return json.loads(reply) if reply else None
 
 
 # -- server ---------------------------------------------------------------------------------
