@@ -81,7 +81,7 @@ rule all:
     default_target: True
     input:
         rules.collect.output,
-        expand("results/charts/{chart}.{ext}", chart=CHARTS, ext=("png", "html")),
+        expand("results/charts/{chart}.{ext}", chart=CHART_SPECS, ext=("png", "html")),
         rules.count_flops.output,
         rules.findings.output,
         rules.carbon.output,

@@ -405,9 +405,10 @@ def test_mean_power_against_video_length(tmp_path):
 
 
 def test_a_chart_job_reads_only_the_inputs_it_declares(tmp_path):
-    """Each chart is its own job (`chart_<name>`): it draws from the files its CHARTS entry
-    names, writes only its own two files, and a missing declared input fails it alone."""
-    from vidcarbon.analysis.charts import CHARTS, render_chart
+    """Each chart is its own job (`chart_<name>`): it draws from the files its CHART_SPECS
+    entry names, writes only its own two files, and a missing declared input fails it alone."""
+    from vidcarbon.analysis.chart_specs import CHART_SPECS
+    from vidcarbon.analysis.charts import render_chart
     from vidcarbon.tables import provenance, write_table
 
     runs = runs_table().assign(
@@ -422,7 +423,7 @@ def test_a_chart_job_reads_only_the_inputs_it_declares(tmp_path):
     )
     path = tmp_path / "runs.parquet"
     write_table("runs", runs.to_dict("records"), path, provenance("test", [], []))
-    assert CHARTS["rq3_phase_shares"].inputs == ("runs",)
+    assert CHART_SPECS["rq3_phase_shares"].inputs == ("runs",)
     render_chart("rq3_phase_shares", {"runs": str(path)}, {}, tmp_path / "charts" / "rq3.png")
     assert sorted(p.name for p in (tmp_path / "charts").iterdir()) == ["rq3.html", "rq3.png"]
     with pytest.raises(KeyError, match="carbon"):
@@ -435,3 +436,17 @@ def test_a_chart_job_reads_only_the_inputs_it_declares(tmp_path):
     # without a text or image baseline the video-vs-text chart says so instead of failing
     render_chart("rq2_video_vs_text", {}, {"comparison_scenario": "paper-100g"}, tmp_path / "rq2")
     assert (tmp_path / "rq2.png").stat().st_size > 1000
+
+
+def test_every_chart_spec_has_a_drawing_that_takes_exactly_its_settings():
+    """The workflow plans chart jobs from chart_specs (which imports no plotting library);
+    each spec's settings are the keyword arguments its drawing in charts.DRAW takes."""
+    import inspect
+
+    from vidcarbon.analysis.chart_specs import CHART_SPECS
+    from vidcarbon.analysis.charts import DRAW
+
+    assert DRAW.keys() == CHART_SPECS.keys()
+    for name, spec in CHART_SPECS.items():
+        _inputs, *settings = inspect.signature(DRAW[name]).parameters
+        assert tuple(settings) == spec.params, name

@@ -1,4 +1,4 @@
-from vidcarbon.analysis.charts import CHARTS
+from vidcarbon.analysis.chart_specs import CHART_SPECS
 from vidcarbon.analysis.efficiency import gpu_peaks
 from vidcarbon.backends import random_weights
 
@@ -55,7 +55,7 @@ rule findings:
         "../scripts/findings.py"
 
 
-# What the charts read (each takes the entries its vidcarbon.analysis.charts.CHARTS entry names).
+# What the charts read (each takes the entries its chart_specs.CHART_SPECS entry names).
 CHART_INPUTS = {
     **optional_comparison(),
     "runs": rules.collect.output.runs,
@@ -80,7 +80,7 @@ CHART_SETTINGS = {
 
 # One job per chart: a chart that fails loses no other, and a table or setting that changes
 # redraws only the charts that read it.
-for chart, spec in CHARTS.items():
+for chart, spec in CHART_SPECS.items():
 
     rule:
         name:

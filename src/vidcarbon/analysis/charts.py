@@ -1,6 +1,5 @@
-"""The charts of the measurement and carbon tables: which tables and settings each one reads,
-and how it is drawn. The workflow runs one job per chart (`chart_<name>`), so a chart that
-fails loses no other, and a table change redraws only the charts that read it."""
+"""How each chart of `chart_specs.CHART_SPECS` is drawn from the tables and settings its spec
+names, and written to HTML and PNG (one `chart_<name>` job each)."""
 
 from __future__ import annotations
 
@@ -92,80 +91,34 @@ def power_trace(inputs: Inputs, trace_cell: str | None) -> alt.TopLevelMixin:
     ).resolve_scale(color="independent")
 
 
-@dataclass(frozen=True)
-class Chart:
-    """A chart: its report category, the rule inputs it reads (`optional` ones may be
-    missing), the settings it takes (rule params) and how it is drawn."""
-
-    category: str
-    inputs: tuple[str, ...]
-    params: tuple[str, ...]
-    draw: Callable[..., alt.TopLevelMixin]
-    optional: tuple[str, ...] = ()
-
-
-CHARTS: dict[str, Chart] = {
-    "rq2_video_vs_text": Chart(
-        "RQ2 video vs text",
-        (),
-        ("comparison_scenario",),
-        lambda i, comparison_scenario: comparison_charts.request_and_unit_chart(
-            i.comparison, comparison_scenario
-        ),
-        optional=("comparison",),
+# How each chart of chart_specs.CHART_SPECS is drawn from its inputs and settings.
+DRAW: dict[str, Callable[..., alt.TopLevelMixin]] = {
+    "rq2_video_vs_text": lambda i, comparison_scenario: comparison_charts.request_and_unit_chart(
+        i.comparison, comparison_scenario
     ),
-    "rq4_steps_carbon_quality": Chart(
-        "RQ4 steps, carbon and quality",
-        ("runs", "carbon", "quality"),
-        ("scenario", "reference_resolution", "random_weight_models"),
-        lambda i, scenario, reference_resolution, random_weight_models: (
-            comparison_charts.steps_chart(
-                i.carbon, i.quality, scenario, reference_resolution, tuple(random_weight_models)
-            )
-        ),
-    ),
-    "rq1_energy_sources": Chart(
-        "RQ1 embodied and operational carbon",
-        ("runs", "carbon"),
-        ("reference_resolution",),
-        lambda i, reference_resolution: sources.source_chart(i.carbon, reference_resolution),
-    ),
-    "rq3_phase_shares": Chart(
-        "RQ3 phases", ("runs",), (), lambda i: phases.phase_share_chart(i.runs)
-    ),
-    **{
-        name: Chart(
-            "RQ5 resolution and duration",
-            ("runs", "carbon"),
-            ("scenario", "reference_resolution"),
-            lambda i, scenario, reference_resolution, draw=draw: draw(
-                i.runs, i.carbon, scenario, reference_resolution
-            ),
+    "rq4_steps_carbon_quality": lambda i, scenario, reference_resolution, random_weight_models: (
+        comparison_charts.steps_chart(
+            i.carbon, i.quality, scenario, reference_resolution, tuple(random_weight_models)
         )
-        for name, draw in (
-            ("rq5_resolution", scaling.resolution_chart),
-            ("rq5_duration", scaling.duration_chart),
-        )
-    },
-    "power_trace": Chart(
-        "Power signature", ("runs", "traces", "idle"), ("trace_cell",), power_trace
     ),
-    "carbon_credits": Chart(
-        "Carbon-aware operation",
-        ("credits",),
-        (),
-        lambda i: carbon_time.credits_chart(i.table("credits")),
+    "rq1_energy_sources": lambda i, reference_resolution: sources.source_chart(
+        i.carbon, reference_resolution
     ),
-    "carbon_by_time": Chart(
-        "Carbon-aware operation",
-        ("carbon_by_time", "deferral"),
-        (),
-        lambda i: carbon_time.time_chart(i.table("carbon_by_time"), i.table("deferral")),
+    "rq3_phase_shares": lambda i: phases.phase_share_chart(i.runs),
+    "rq5_resolution": lambda i, scenario, reference_resolution: scaling.resolution_chart(
+        i.runs, i.carbon, scenario, reference_resolution
+    ),
+    "rq5_duration": lambda i, scenario, reference_resolution: scaling.duration_chart(
+        i.runs, i.carbon, scenario, reference_resolution
+    ),
+    "power_trace": power_trace,
+    "carbon_credits": lambda i: carbon_time.credits_chart(i.table("credits")),
+    "carbon_by_time": lambda i: carbon_time.time_chart(
+        i.table("carbon_by_time"), i.table("deferral")
     ),
 }
 
 
 def render_chart(name: str, inputs: dict[str, Any], params: dict[str, Any], stem: str | Path):
     """Draw chart `name` from its input files with its settings; write `stem`.html and .png."""
-    chart = CHARTS[name]
-    return save(chart.draw(Inputs(dict(inputs)), **params), Path(stem).with_suffix(""))
+    return save(DRAW[name](Inputs(dict(inputs)), **params), Path(stem).with_suffix(""))

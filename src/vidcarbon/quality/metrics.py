@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from vidcarbon.errors import VidcarbonError
 
@@ -48,6 +47,8 @@ def _luma(frames: np.ndarray) -> np.ndarray:
 def _filtered(frames: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """`kernel` applied to the luma of every frame, on the pixels whose 3x3 neighbourhood lies
     inside the frame (frames x height-2 x width-2)."""
+    from scipy import ndimage  # here, not at the top: the Snakefile's parse imports this module
+
     return ndimage.correlate(_luma(frames), kernel)[:, 1:-1, 1:-1]
 
 
