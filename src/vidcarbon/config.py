@@ -18,6 +18,7 @@ from vidcarbon.defaults import SCHEMA_DEFAULTS
 from vidcarbon.errors import ConfigError
 from vidcarbon.prompts import Prompt, read_prompts
 from vidcarbon.workloads.text.models import check_spec as check_llm_spec
+from vidcarbon.yamlio import parse_yaml
 
 DEFAULT_CONFIG = "config/config.yaml"
 # What defines a study's measured rows: a change to any of these is another study. Carbon,
@@ -42,7 +43,7 @@ def read_config_file(path: str | Path) -> dict:
     except FileNotFoundError:
         raise ConfigError(f"config file '{path}' does not exist") from None
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
@@ -106,7 +107,7 @@ def _fill_defaults(instance: Any, schema: dict) -> None:
 def load_schema(schema_path: str | Path) -> dict:
     """The config schema, with the defaults of `vidcarbon.defaults.SCHEMA_DEFAULTS` set (the
     schema file leaves those out, so each has one source)."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = parse_yaml(Path(schema_path).read_text())
     for key, value in SCHEMA_DEFAULTS.items():
         node = schema
         for part in key.split("."):
@@ -314,7 +315,7 @@ def load_hardware(path: str | Path) -> dict[str, dict]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config key 'hardware': file '{path}' does not exist")
-    return yaml.safe_load(path.read_text())["devices"]
+    return parse_yaml(path.read_text())["devices"]
 
 
 def cpu_measurement(config: dict) -> dict[str, Any]:

@@ -17,11 +17,10 @@ import logging
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from vidcarbon.backends import VideoShape, create_backend
 from vidcarbon.errors import BackendUnavailable
 from vidcarbon.grid import RESOLUTIONS
+from vidcarbon.yamlio import parse_yaml
 
 COUNTED = "counted: a probe run under PyTorch's FLOP counter"
 OPENSORA_V1_1 = (
@@ -142,7 +141,7 @@ def count_opensora_flops(
     # Latte-1 ships the same two parts as Open-Sora 1.1: google/t5-v1_1-xxl and the SD VAE
     # of stabilityai/sd-vae-ft-ema (src/vidcarbon/data/video_architectures.yaml)
     shipped = resources.files("vidcarbon.data").joinpath("video_architectures.yaml").read_text()
-    parts = yaml.safe_load(shipped)["maxin-cn/Latte-1"]["components"]
+    parts = parse_yaml(shipped)["maxin-cn/Latte-1"]["components"]
     tokens = opts.text_tokens
     encode = _meta_counted(
         lambda: T5EncoderModel(T5Config(**parts["text_encoder"]["config"])),

@@ -70,10 +70,12 @@ def test_a_yaml_error_in_the_config_names_the_file_and_line(workdir):
     (workdir.path / "config" / "config.yaml").write_text("\n".join(lines) + "\n")
     proc = workdir.snakemake("-n", check=False)
     assert proc.returncode != 0
-    assert (
-        f"config/config.yaml, line {line + 1}, column 1: not valid YAML: while scanning for the "
-        "next token found character '\\t' that cannot start any token"
-    ) in proc.stdout + proc.stderr  # a dry run logs its errors to stdout
+    # a dry run logs its errors to stdout; the words are libyaml's (PyYAML's own parser, where
+    # PyYAML lacks libyaml: "found character '\\t' that cannot start any token")
+    said = f"config/config.yaml, line {line + 1}, column 1: not valid YAML: "
+    assert re.search(
+        re.escape(said) + r".*(found a tab character|found character '\\t')", proc.stdout
+    ), proc.stdout[-2000:]
 
 
 def test_a_duration_without_a_whole_frame_count_is_refused(workdir):

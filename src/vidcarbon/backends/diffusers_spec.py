@@ -16,9 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from vidcarbon.errors import ConfigError
+from vidcarbon.yamlio import parse_yaml
 
 # diffusers pipeline class -> family; each family is one adapter in diffusers_video.py.
 FAMILIES = {"WanPipeline": "wan", "CogVideoXPipeline": "cogvideox", "LattePipeline": "latte"}
@@ -141,7 +140,7 @@ def _parse_architecture(options: dict[str, Any], key: str) -> dict[str, dict[str
 @cache
 def _embedded() -> dict[str, dict[str, Any]]:
     text = resources.files("vidcarbon.data").joinpath("video_architectures.yaml").read_text()
-    return yaml.safe_load(text)
+    return parse_yaml(text)
 
 
 def embedded_models() -> list[str]:

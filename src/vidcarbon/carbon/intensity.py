@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from vidcarbon.errors import ConfigError
+from vidcarbon.yamlio import parse_yaml
 
 KINDS = ("source", "intensity_g_per_kwh", "country", "timeseries")
 
@@ -32,7 +32,7 @@ KINDS = ("source", "intensity_g_per_kwh", "country", "timeseries")
 def act_tables() -> dict[str, Any]:
     """The ACT coefficient file shipped with the package."""
     text = importlib.resources.files("vidcarbon").joinpath("data/act_coefficients.yaml").read_text()
-    return yaml.safe_load(text)
+    return parse_yaml(text)
 
 
 def source_intensity_g_per_kwh(source: str, key: str = "source") -> float:

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from vidcarbon.errors import ConfigError
+from vidcarbon.yamlio import parse_yaml
 
 if TYPE_CHECKING:  # torch is imported by the jobs that load a model, not by the rules
     import torch
@@ -53,10 +54,8 @@ class LlmSpec:
 
 @cache
 def _embedded() -> dict[str, dict[str, Any]]:
-    import yaml
-
     text = resources.files("vidcarbon.data").joinpath("llm_architectures.yaml").read_text()
-    return yaml.safe_load(text)
+    return parse_yaml(text)
 
 
 def check_spec(name: str, spec: dict[str, Any]) -> None:
