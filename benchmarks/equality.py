@@ -89,6 +89,13 @@ ADDED: dict[str, dict[str, str]] = {
         "process (a packed SLURM job; false in a local run)",
         "model_loaded_by": "run_id of the job that loaded the cell's model",
     },
+    "llm": {
+        "run_id": "id of the shard's measured job",
+        "slurm_job_id": "SLURM job of the shard (null in a local run)",
+        "model_reused": "whether the shard reused a model loaded by an earlier shard of its "
+        "process (a packed SLURM job; false in a local run)",
+        "model_loaded_by": "run_id of the shard that loaded the model",
+    },
 }
 EXCLUDED: dict[str, dict[str, str]] = {
     "runs": {
@@ -121,6 +128,9 @@ EXCLUDED: dict[str, dict[str, str]] = {
         "generation_duration_s": TIMING,
     },
     "llm": {
+        "run_id": FRESH,
+        "model_loaded_by": FRESH,
+        "slurm_job_id": FRESH,
         **MEASURED,
         **{
             f"{phase}_{quantity}": TIMING

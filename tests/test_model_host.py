@@ -3,6 +3,7 @@ their model once; a failure stays the failing cell's."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import pytest
 from vidcarbon.grid import Cell
 from vidcarbon.process import model_host
 from vidcarbon.records import read_json
+from vidcarbon.workloads.text import jobs as text_jobs
+from vidcarbon.workloads.text.table import request_rows
 from vidcarbon.workloads.video import jobs
 
 MEASUREMENT = {"device": "cpu", "trace_interval_s": 0.05, "cpu": "auto", "threads": 1}
@@ -192,3 +195,51 @@ def test_a_host_is_started_only_in_the_batch_step_of_a_packed_measured_job(
     assert model_host.enabled() == started
     if started:
         assert os.environ[model_host.ENV] == f"/tmp/host.sock:{os.getpid()}"
+
+
+def answer_shard(tmp_path: Path, shard: int) -> dict:
+    """Shard `shard` of 2 of three gsm8k prompts, answered by llama-tiny (random weights)."""
+    prompts = tmp_path / "prompts.json"
+    prompts.write_text(json.dumps([
+        {"prompt_id": f"p{i}", "dataset": "gsm8k", "row_index": i, "text": f"Question: {i}?"}
+        for i in range(3)
+    ]))  # fmt: skip
+    return text_jobs.llm_request(
+        "llama-tiny", "gsm8k", shard, 2, {}, str(prompts), {"gsm8k": 6}, 64, 1, 2,
+        MEASUREMENT, str(tmp_path / f"shard{shard}.json"), str(tmp_path / f"shard{shard}.log"),
+    )  # fmt: skip
+
+
+def answers(record: dict) -> list[tuple[str, int, str]]:
+    return [(r["prompt_id"], r["output_tokens"], r["stop_reason"]) for r in record["requests"]]
+
+
+def test_packed_llm_shards_load_their_model_once_and_answer_the_same(tmp_path, slurm_job):
+    first, second = answer_shard(tmp_path, 0), answer_shard(tmp_path, 1)
+    assert (first["status"], second["status"]) == ("ok", "ok")
+    assert "load" in windows(first) and "load" not in windows(second)
+    assert first["model_loaded_by"] == second["model_loaded_by"] == first["run_id"]
+    assert {"warmup", "prefill/0", "decode/0"} <= windows(second)
+    rows = request_rows(first, {}) + request_rows(second, {})
+    assert [r["model_reused"] for r in rows] == [False, False, True]
+    assert [r["load_duration_s"] is None for r in rows] == [False, False, True]
+
+    # the second shard alone, in a process of its own: the same answers, and its own load
+    cold = subprocess.run(
+        [sys.executable, "-c", COLD_SHARD, str(tmp_path)],
+        env={**_env_without_slurm(), "PYTHONPATH": ":".join(sys.path)},
+        capture_output=True,
+        text=True,
+    )
+    assert cold.returncode == 0, cold.stderr
+    alone = read_json(tmp_path / "shard1.json")
+    assert answers(alone) == answers(second)
+    assert "load" in windows(alone) and alone["model_loaded_by"] == alone["run_id"]
+
+
+COLD_SHARD = """
+import sys
+from pathlib import Path
+from tests.test_model_host import answer_shard
+answer_shard(Path(sys.argv[1]), 1)
+"""

@@ -17,6 +17,7 @@ IDENTITY = {
     "runs": ["run_id"],
     "steps": ["run_id", "step_index"],
     "traces": ["run_id", "t_s", "component"],
+    "llm": ["run_id", "prompt_id"],
 }
 
 

@@ -22,7 +22,8 @@ from vidcarbon.energy import COMPONENTS
 from vidcarbon.errors import SchemaMismatch
 from vidcarbon.records import STATUSES
 
-SCHEMA_VERSION = "4"  # 3: study columns on every table; 4: model_reused, model_loaded_by
+SCHEMA_VERSION = "5"  # 3: study columns on every table; 4: model_reused, model_loaded_by;
+# 5: the same, run_id and slurm_job_id in llm
 
 
 def column(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
@@ -212,21 +213,20 @@ WARMUP = [
     column("warmup_duration_s", pa.float64(), "warm-up pass before measuring, seconds"),
     column("warmup_energy_j", pa.float64(), "energy of the warm-up pass, joules"),
 ]
-# Cells packed into one SLURM job run in one process that loads their model once
-# (vidcarbon.process.model_host): the load belongs to the cell that did it.
+# Jobs packed into one SLURM job (generation cells, LLM shards) run in one process that loads
+# their model once (vidcarbon.process.model_host): the load belongs to the job that did it.
 MODEL_LOAD = [
     column(
         "model_reused",
         pa.bool_(),
-        "true: the model was already loaded by an earlier cell of the same process (a packed "
-        "SLURM job), so this row has no load (load_duration_s null), counted once in the row "
-        "of run model_loaded_by; false: this cell loaded it (null: not recorded)",
+        "true: an earlier job of the same process (a packed SLURM job) had loaded the model, "
+        "so this row has no load (load_duration_s null): it is in the rows of the job "
+        "model_loaded_by; false: this job loaded it (null: not recorded)",
     ),
     column(
         "model_loaded_by",
         pa.string(),
-        "run_id of the row whose load window loaded this cell's model (its own run_id when "
-        "model_reused is false)",
+        "run_id of the job whose load window loaded the model (its own when model_reused is false)",
     ),
 ]
 MODEL_PARAMS = column("params_transformer", pa.int64(), "parameters of the denoiser")
@@ -607,6 +607,7 @@ LLM = pa.schema(
         column("weights", pa.string(), "pretrained | random"),
         column("dataset", pa.string(), "dataset the prompt comes from", False),
         column("shard", pa.int32(), "shard of the dataset's sample"),
+        column("run_id", pa.string(), "id of the shard's measured job (its requests share it)"),
         column(
             "prompt_id", pa.string(), "'p' + first 10 hex digits of SHA-256 of the prompt", False
         ),
@@ -637,6 +638,8 @@ LLM = pa.schema(
         *METHODS_AND_IDLE,
         *MEASUREMENT_PROVENANCE,
         LOAD,
+        *MODEL_LOAD,
+        SLURM_JOB,
         *phase_fields(LLM_PHASES),
         *totals(LLM_PHASES, "duration_s"),
         column("energy_per_output_token_j", pa.float64(), "energy_j / output_tokens, joules"),

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.e2e
 
 CLUSTER_SH = REPO / "tests" / "slurm" / "cluster.sh"
 CLUSTER_VALUES = {"slurm_partition": "debug", "gpu_model": "fake"}
+BASELINE_RULES = ("idle_baseline", "count_flops", "generate_image")
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +151,22 @@ def test_default_config_runs_through_sbatch_like_a_local_run(slurm_cluster, tmp_
         assert len(reused) == len(job) - 1
         assert (reused.model_loaded_by == loader.run_id).all()
         assert reused.load_duration_s.isna().all()
+    # LLM request shards, 4 to a job as well: each job's first shard holds the load
+    llm = pq.read_table(on_slurm.path / "results" / "llm.parquet").to_pandas()
+    assert llm.slurm_job_id.notna().all() and llm.run_id.nunique() > llm.slurm_job_id.nunique()
+    for _, job in llm.groupby("slurm_job_id"):
+        (loader,) = set(job.run_id[~job.model_reused])
+        assert set(job.model_loaded_by) == {loader}
+        assert job.load_duration_s[job.model_reused].isna().all()
+        assert job.load_duration_s[~job.model_reused].notna().all()
+    # quality batches go 4 to a job, and the one-off baselines share one
+    slurm_logs = on_slurm.path / ".snakemake" / "slurm_logs"
+    batches = len(list((on_slurm.path / "results" / "scoring").rglob("*.json")))
+    assert len(list((slurm_logs / "group_quality_score_quality").glob("*.log"))) == -(-batches // 4)
+    (baselines,) = (slurm_logs / "group_baselines_count_flops_generate_image_idle_baseline").glob(
+        "*.log"
+    )
+    assert all(f"rule {rule}:" in baselines.read_text() for rule in BASELINE_RULES)
 
     local = Workdir(tmp_path / "local")
     shutil.copytree(REPO / "config", local.path / "config", dirs_exist_ok=True)
@@ -169,8 +186,10 @@ def test_default_config_runs_through_sbatch_like_a_local_run(slurm_cluster, tmp_
         ), name
     local_runs = pq.read_table(local.path / "results" / "runs.parquet").to_pandas()
     assert local_runs.slurm_job_id.isna().all()
-    # locally every cell loads its own model (one process per cell)
+    # locally every cell and shard loads its own model (one process per job)
     assert not local_runs.model_reused.any()
+    local_llm = pq.read_table(local.path / "results" / "llm.parquet").to_pandas()
+    assert not local_llm.model_reused.any() and local_llm.slurm_job_id.isna().all()
     assert (local_runs.model_loaded_by == local_runs.run_id).all()
 
 

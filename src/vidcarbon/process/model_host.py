@@ -204,6 +204,8 @@ def _run_job(message: dict, stdout_fd: int, stderr_fd: int) -> int:
 
 def serve(path: Path, owner: int) -> None:
     """Run jobs sent on `path`, one at a time, until `owner` exits (the watchdog ends it)."""
+    from vidcarbon.workloads import loaded
+
     watchdog = _Watchdog(owner, path)
     watchdog.start()
     stdout_fd, stderr_fd = os.dup(1), os.dup(2)
@@ -212,6 +214,7 @@ def serve(path: Path, owner: int) -> None:
     listener.bind(str(path))
     listener.listen(4)
     warm_worker.preload()
+    loaded.keep_models()
     try:
         while True:
             conn, _ = listener.accept()

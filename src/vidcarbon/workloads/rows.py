@@ -96,6 +96,13 @@ def load_and_warmup(job_windows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def model_reused(record: dict[str, Any]) -> bool | None:
+    """Whether an earlier job of the same process had loaded the job's model (MODEL_LOAD);
+    None where the record does not say who loaded it."""
+    loaded_by = record.get("model_loaded_by")
+    return None if loaded_by is None else loaded_by != record["run_id"]
+
+
 def device_name(record: dict[str, Any]) -> str | None:
     """The GPU's name, else the CPU's, as the job's meter named them."""
     names = record.get("device_names", {})

@@ -7,7 +7,8 @@ how many tokens it generated and why it stopped (`stop_reason`: eos | stop_seque
 | target). A stop sequence's own tokens are generated, so they count. A batch of requests
 shares its windows; each request's share is the batch's prefill energy in proportion to its
 input tokens and the decode energy in proportion to its output tokens (batch_size 1 gives the
-paper's per-request view).
+paper's per-request view). The shards packed into one SLURM job load their model once
+(`vidcarbon.workloads.loaded`): the first shard's record holds the load, the next ones name it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import logging
 from typing import Any
 
 from vidcarbon.energy.meter import Meter
+from vidcarbon.tables import LLM_PHASES
+from vidcarbon.workloads import loaded
 from vidcarbon.workloads.measured import JobContext, Measurement, classify_failure
 from vidcarbon.workloads.text.models import LlmSpec, load_llm
 from vidcarbon.workloads.text.spec import OutputLength, output_length
@@ -127,9 +130,17 @@ def run_requests(
     requests: list[dict[str, Any]] = []
     ctx.record["requests"] = requests
 
+    # `llm` names the backend in the key of a kept model, so no video model can match it
+    model_key = loaded.key("llm", spec, measurement.compute_device, tuple(LLM_PHASES))
+
     def body(meter: Meter) -> None:
-        with meter.window("load"):
-            llm = load_llm(llm_spec, measurement.compute_device)
+        llm, loaded_by = loaded.get(model_key)
+        if llm is None:
+            with meter.window("load"):
+                llm = load_llm(llm_spec, measurement.compute_device)
+            loaded_by = ctx.record["run_id"]
+            loaded.keep(model_key, llm, loaded_by)
+        ctx.record["model_loaded_by"] = loaded_by
         ctx.record["model_info"] = llm.describe()
         if warmup_tokens > 0:
             with meter.window("warmup"):

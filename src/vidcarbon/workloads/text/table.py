@@ -10,6 +10,7 @@ from vidcarbon.workloads.rows import (
     add_totals,
     all_measured,
     job_columns,
+    model_reused,
     phase_values,
     take,
     windows,
@@ -26,6 +27,7 @@ def request_rows(record: dict[str, Any], idle: dict[str, Any]) -> list[dict[str,
     shared.update(
         **job_columns(record, idle, ("dtype", "params", "context_tokens")),
         load_duration_s=job_windows.get("load", {}).get("duration_s"),
+        model_reused=model_reused(record),
     )
     rows = []
     for req in record.get("requests", []):

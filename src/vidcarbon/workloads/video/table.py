@@ -30,6 +30,7 @@ from vidcarbon.workloads.rows import (
     idle_by_device,
     job_columns,
     load_and_warmup,
+    model_reused,
     take,
     windows,
 )
@@ -54,9 +55,7 @@ def run_row(gen: dict, enc: dict, idle: dict[str, Any]) -> dict[str, Any]:
             gen, idle, ("dtype", "attention", "params_transformer"), *([enc] if enc else [])
         ),
         **load_and_warmup(gen_w),
-        model_reused=(
-            None if gen.get("model_loaded_by") is None else gen["model_loaded_by"] != gen["run_id"]
-        ),
+        model_reused=model_reused(gen),
     )
     phase_windows = {p: (enc_w if p == "encode" else gen_w).get(p) for p in PHASES}
     add_phases(row, phase_windows, idle, "generation_duration_s")
