@@ -1,8 +1,11 @@
 """The default DAG locally and through SLURM, for a base git ref and the working tree, in one
 invocation; wall time of each, and where the SLURM run's time goes.
 
-Usage: python benchmarks/slurm_vs_local.py --base REF [--keep] [--only-slurm] [--local RULE]
+Usage: python benchmarks/slurm_vs_local.py [--base REF] [--repeat N] [--keep] [--only-slurm]
+                                          [--local RULE]
   --base REF    also run REF (e.g. main), from `git archive REF`, with the same venv
+  --repeat N    run every side N times, in turn, and compare the medians (local wall time on
+                this VM varies by about 10 % from run to run)
   --keep        keep the temporary copies (their results/, logs and run.log) and print them
   --only-slurm  skip the local runs
   --local RULE  a what-if: also run the working tree through SLURM with RULE made a local
@@ -35,6 +38,7 @@ import datetime as dt
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -155,7 +159,8 @@ def breakdown(workdir: Path) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", required=True)
+    parser.add_argument("--base")
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--only-slurm", action="store_true")
     parser.add_argument("--local", metavar="RULE")
@@ -163,18 +168,20 @@ def main() -> None:
     if subprocess.run(["scontrol", "ping"], capture_output=True).returncode != 0:
         raise SystemExit("no SLURM controller answers: `bash tests/slurm/cluster.sh start`")
     tmp = Path(tempfile.mkdtemp(prefix="vidcarbon-slurm-vs-local-"))
-    sides: dict[str, str | None] = {args.base: args.base, "working tree": None}
+    sides: dict[str, str | None] = {args.base: args.base} if args.base else {}
+    sides["working tree"] = None
     what_if = f"tree, {args.local} local" if args.local else None
-    walls: dict[tuple[str, str], float] = {}
+    walls: dict[tuple[str, str], list[float]] = defaultdict(list)
     print(f"load average before: {Path('/proc/loadavg').read_text().strip()}", flush=True)
     try:
         runs = [(mode, name) for mode in ("local", "slurm") for name in sides]
         runs += [("slurm", what_if)] if what_if else []
-        for mode, name in runs:
+        for repeat, (mode, name) in ((r, run) for r in range(args.repeat) for run in runs):
             if args.only_slurm and mode == "local":
                 continue
             ref = sides.get(name)
-            workdir = tmp / f"{mode}-{'base' if ref else 'tree'}{'-what-if' * (name == what_if)}"
+            side = f"{'base' if ref else 'tree'}{'-what-if' * (name == what_if)}"
+            workdir = tmp / f"{mode}-{side}{f'-{repeat + 1}' * (args.repeat > 1)}"
             checkout(ref, workdir)
             if name == what_if:
                 make_local(workdir, args.local)
@@ -184,8 +191,8 @@ def main() -> None:
                 edit_profile(workdir)
                 command = ["snakemake", "--profile", "slurm", "--configfile", "config/config.yaml"]
             print(f"{name}, {mode}: {' '.join(command)} in {workdir}", flush=True)
-            walls[name, mode] = run(workdir, command)
-            print(f"  {walls[name, mode]:.1f} s", flush=True)
+            walls[name, mode].append(run(workdir, command))
+            print(f"  {walls[name, mode][-1]:.1f} s", flush=True)
             if mode == "slurm":
                 print("\n".join(breakdown(workdir)), flush=True)
     finally:
@@ -194,12 +201,21 @@ def main() -> None:
             print(f"kept: {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n{'':<16} {'local s':>8} {'SLURM s':>8} {'SLURM / local':>14}")
+    print(f"\n{'':<16} {'local s':>8} {'SLURM s':>8} {'SLURM / local':>14}   (medians)")
     for name in [*sides, *([what_if] if what_if else [])]:
-        local_s = walls.get((name, "local"), walls.get(("working tree", "local")))
-        slurm_s = walls[name, "slurm"]
+        local = walls.get((name, "local")) or walls.get(("working tree", "local"))
+        slurm = walls[name, "slurm"]
+        local_s = statistics.median(local) if local else None
+        slurm_s = statistics.median(slurm)
         ratio = f"{slurm_s / local_s:.2f}" if local_s else "-"
         print(f"{name:<16} {local_s or 0:>8.1f} {slurm_s:>8.1f} {ratio:>14}")
+        if args.repeat > 1:
+            each = ", ".join(
+                f"{m} {' '.join(f'{s:.1f}' for s in walls[name, m])}"
+                for m in ("local", "slurm")
+                if walls.get((name, m))
+            )
+            print(f"{'':<16} each run, s: {each}")
 
 
 if __name__ == "__main__":
