@@ -53,7 +53,8 @@ from default_run import checkout  # benchmarks/ is this script's folder
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)
 CLUSTER_VALUES = {"slurm_partition": "debug", "gpu_model": "fake"}
-SUBMITTED = re.compile(r"^Job (\d+) has been submitted with SLURM jobid (\d+)", re.M)
+SUBMITTED = re.compile(r"^Job ([\w-]+) has been submitted with SLURM jobid (\d+)", re.M)
+GROUP_MEMBER = re.compile(r"^        jobid: (\d+)$", re.M)  # indented inside a group
 FINISHED = re.compile(r"^\[(\w{3} \w{3} +\d+ [\d:]{8} \d{4})\]\nFinished jobid: (\d+)", re.M)
 
 
@@ -121,14 +122,24 @@ def breakdown(workdir: Path) -> list[str]:
     """Lines: per rule, the SLURM jobs' queue wait, run time and notice delay; the cells'
     load, measured work and the rest."""
     log = (workdir / "run.log").read_text()
-    slurm_of = {job: slurm for job, slurm in SUBMITTED.findall(log)}
+    slurm_of = dict(SUBMITTED.findall(log))  # Snakemake job id -> SLURM job id
+    # A group's member jobs -> the group's SLURM job: Snakemake lists the groups of a round
+    # ("Execute N jobs..."), then submits them in that order.
+    for round_ in re.split(r"^Execute \d+ jobs\.\.\.$", log, flags=re.M):
+        listings = re.split(r"^.*Group job \w+ \(jobs in lexicogr\. order\):$", round_, flags=re.M)
+        groups = [(g, s) for g, s in SUBMITTED.findall(round_) if not g.isdigit()]
+        for listing, (_, slurm_id) in zip(listings[1:], groups, strict=True):
+            slurm_of.update(dict.fromkeys(GROUP_MEMBER.findall(listing), slurm_id))
     finished = {
         job: dt.datetime.strptime(stamp, "%a %b %d %H:%M:%S %Y")
         for stamp, job in FINISHED.findall(log)
     }
     per_rule: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     jobs = slurm_jobs(workdir)
-    noticed = {slurm_of[j]: at for j, at in finished.items() if j in slurm_of}
+    noticed: dict[str, dt.datetime] = {}  # SLURM job id -> when Snakemake first said so
+    for job, at in finished.items():
+        if job in slurm_of:
+            noticed[slurm_of[job]] = min(at, noticed.get(slurm_of[job], at))
     for slurm_id, job in jobs.items():
         rule = re.sub(r"_wildcards.*", "", job.get("Comment", "?")).removeprefix("rule_")
         submit, start, end = (_time(job[k]) for k in ("SubmitTime", "StartTime", "EndTime"))
