@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from vidcarbon.cluster import export_source
+from vidcarbon.cluster import batch_step_local_rules, export_source
 from vidcarbon.config import (
     DEFAULT_CONFIG,
     in_workdir,
@@ -40,9 +40,12 @@ if PICKED:
     )
 # Every table row carries the study (vidcarbon.tables); jobs inherit the environment.
 os.environ.update(STUDY.environment())
-# In the batch step of a SLURM job packing measured jobs, one process that runs them all and
-# loads their model once; the job steps find it in the environment (vidcarbon.process.model_host).
+# In the batch step of a SLURM job, this Snakemake runs the job's jobs itself, one after
+# another, rather than each in a job step with a Snakemake of its own (vidcarbon.cluster). If
+# it packs measured jobs, one process runs them all and loads their model once; the jobs find
+# it in the environment (vidcarbon.process.model_host).
 if workflow.remote_exec:
+    workflow.localrules(*batch_step_local_rules(sys.argv))
     start_for_packed_job(sys.argv)
 
 

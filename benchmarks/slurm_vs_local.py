@@ -27,8 +27,9 @@ For each SLURM run, per rule (a packed group counts as its rule): the SLURM jobs
 in the queue (submit to start), their run time (start to end), and how long Snakemake took
 to notice each end (its "Finished jobid" line; 1 s resolution, as SLURM's times). For the
 generation cells, the run time splits into the cells' model loads, their measured work
-(warm-up, denoise, decode) and the rest: the job's two Snakemake processes (batch step and
-job step, each parsing the Snakefile), each cell's rule script, and imports.
+(warm-up, denoise, decode) and the rest: the job's Snakemake (in the batch step, plus one
+per cell in a job step of its own on a base that predates vidcarbon.cluster's
+batch_step_local_rules), each cell's rule script, and imports.
 """
 
 from __future__ import annotations

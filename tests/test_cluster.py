@@ -6,7 +6,12 @@ import os
 
 import pytest
 
-from vidcarbon.cluster import check_requests, export_source, parse_sinfo
+from vidcarbon.cluster import (
+    batch_step_local_rules,
+    check_requests,
+    export_source,
+    parse_sinfo,
+)
 from vidcarbon.errors import ConfigError
 
 SINFO = """gpu|gpu:a100:4(S:0-1)
@@ -49,3 +54,30 @@ def test_export_source_prepends_once(monkeypatch):
     export_source("/checkout/src")
     export_source("/checkout/src")
     assert os.environ["PYTHONPATH"] == os.pathsep.join(["/checkout/src", "/elsewhere"])
+
+
+JOBS = ["generate:model=m,steps=1", "generate:model=m,steps=2", "score_quality:model=m"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "local_rules"),
+    [
+        # the batch step of a SLURM job, as the SLURM executor plugin starts Snakemake there
+        (["--target-jobs", *JOBS, "--executor", "slurm-jobstep", "--mode", "remote"],
+         {"SLURM_JOB_ID": "7"}, ["generate", "score_quality"]),
+        # a job step of it (an srun inside the job): not the batch step
+        (["--target-jobs", *JOBS, "--executor", "slurm-jobstep"],
+         {"SLURM_JOB_ID": "7", "SLURM_STEP_ID": "0"}, []),
+        # the submitting Snakemake, run inside an allocation (salloc) or outside one
+        (["--profile", "slurm", "--executor", "slurm"], {"SLURM_JOB_ID": "7"}, []),
+        (["--profile", "slurm"], {}, []),
+        # another executor's remote job
+        (["--target-jobs", *JOBS, "--executor", "kubernetes"], {"SLURM_JOB_ID": "7"}, []),
+    ],
+)  # fmt: skip
+def test_only_the_batch_step_runs_its_jobs_as_local_rules(monkeypatch, argv, env, local_rules):
+    for name in ("SLURM_JOB_ID", "SLURM_STEP_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert batch_step_local_rules(["snakemake/__main__.py", *argv]) == local_rules

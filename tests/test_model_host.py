@@ -163,23 +163,32 @@ def test_the_host_ends_with_its_snakemake_process(tmp_path, slurm_job):
     assert not path.exists()
 
 
-BATCH_ARGV = ["snakemake/__main__.py", "--snakefile", "Snakefile", "--target-jobs"]
-PACKED = [*BATCH_ARGV, "generate:model=m,steps=1", "generate:model=m,steps=2", "--cores", "all"]
+def batch_argv(*jobs: str, executor: str = "slurm-jobstep") -> list[str]:
+    """The command line of Snakemake in a SLURM job (as the SLURM executor plugin writes it)."""
+    return [
+        "snakemake/__main__.py", "--snakefile", "Snakefile", "--target-jobs", *jobs,
+        "--cores", "all", "--executor", executor, "--jobs", "1", "--mode", "remote",
+    ]  # fmt: skip
+
+
+PACKED = batch_argv("generate:model=m,steps=1", "generate:model=m,steps=2")
 
 
 @pytest.mark.parametrize(
     ("argv", "env", "started"),
     [
         (PACKED, {"SLURM_JOB_ID": "7"}, True),  # the batch step of a packed job
-        (PACKED, {"SLURM_JOB_ID": "7", "SLURM_STEP_ID": "0"}, False),  # one of its job steps
+        (PACKED, {"SLURM_JOB_ID": "7", "SLURM_STEP_ID": "0"}, False),  # in a job step
         (PACKED, {}, False),  # not in a SLURM job
         (PACKED, {"SLURM_JOB_ID": "7", model_host.ENV: "0"}, False),  # turned off
-        ([*BATCH_ARGV, "generate:model=m,steps=1"], {"SLURM_JOB_ID": "7"}, False),  # one job
+        (batch_argv("generate:model=m,steps=1"), {"SLURM_JOB_ID": "7"}, False),  # one job
         (
-            [*BATCH_ARGV, "score_quality:model=m,steps=1", "score_quality:model=m,steps=2"],
+            batch_argv("score_quality:model=m,steps=1", "score_quality:model=m,steps=2"),
             {"SLURM_JOB_ID": "7"},
             False,  # nothing measured
         ),
+        # another executor's remote job, in a SLURM allocation
+        (batch_argv(*PACKED[4:6], executor="kubernetes"), {"SLURM_JOB_ID": "7"}, False),
     ],
 )
 def test_a_host_is_started_only_in_the_batch_step_of_a_packed_measured_job(

@@ -1,6 +1,5 @@
-"""Every Snakemake start parses the Snakefile: the dry run, the submitting host, and inside a
-packed SLURM job its batch step and one job step per cell. What the parse imports is paid at
-each of them."""
+"""Every Snakemake start parses the Snakefile: the dry run, the submitting host, and the batch
+step of every SLURM job. What the parse imports is paid at each of them."""
 
 import subprocess
 import sys

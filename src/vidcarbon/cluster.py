@@ -84,6 +84,36 @@ def check_slurm_jobs(jobs) -> None:
         check_requests(requests, sinfo_inventory())
 
 
+def in_batch_step(argv: list[str]) -> bool:
+    """Whether this Snakemake runs in the batch step of a SLURM job: started by the SLURM
+    executor plugin (`--executor slurm-jobstep`), not in a job step of its own."""
+    return (
+        "SLURM_JOB_ID" in os.environ
+        and "SLURM_STEP_ID" not in os.environ
+        and "--executor" in argv
+        and argv[argv.index("--executor") + 1 :][:1] == ["slurm-jobstep"]
+    )
+
+
+def target_rules(argv: list[str]) -> list[str]:
+    """The rule of each job a Snakemake command line targets (`--target-jobs rule:wc ...`)."""
+    if "--target-jobs" not in argv:
+        return []
+    rules = []
+    for arg in argv[argv.index("--target-jobs") + 1 :]:
+        if arg.startswith("--"):
+            break
+        rules.append(arg.split(":", 1)[0])
+    return rules
+
+
+def batch_step_local_rules(argv: list[str]) -> list[str]:
+    """In the batch step of a SLURM job, the rules of its jobs, for Snakemake to run them as
+    local rules there, in its own process, rather than each in a job step (`srun`) with a
+    Snakemake of its own (2.5 s a job; docs/decisions.md). Elsewhere none."""
+    return sorted(set(target_rules(argv))) if in_batch_step(argv) else []
+
+
 def export_source(src: str) -> None:
     """Put `src` (this checkout's package folder) first on PYTHONPATH, for the jobs Snakemake
     starts: those in conda envs (--sdm conda) import vidcarbon from it (docs/decisions.md)."""

@@ -1,6 +1,6 @@
 """YAML text parsed safely, with libyaml's C parser where PyYAML was built with it (about ten
 times faster than the pure-Python one). The config, its schema and the hardware and
-architecture files are parsed at every Snakemake start, one per job step on SLURM included."""
+architecture files are parsed at every Snakemake start, one per SLURM job included."""
 
 from __future__ import annotations
 

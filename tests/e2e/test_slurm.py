@@ -139,7 +139,10 @@ def test_default_config_runs_through_sbatch_like_a_local_run(slurm_cluster, tmp_
         assert "gen" in known[job_id]["Comment"]
         assert known[job_id]["TresPerJob"] == "gres:gpu:fake:1"
         log = on_slurm.path / ".snakemake" / "slurm_logs" / "group_gen_generate" / f"{job_id}.log"
-        assert "rule generate:" in log.read_text()
+        # the job's one Snakemake, in the batch step, runs its cells itself (vidcarbon.cluster):
+        # no job step with a Snakemake of its own per cell
+        assert "localrule generate:" in log.read_text()
+        assert log.read_text().count("Snakemake version:") == 1, log
     # Packing: 4 cells to a SLURM job (slurm/profile.yaml group-components), run in one
     # process that loads the model once: the first cell of each job holds the load, the
     # others name it and have none.

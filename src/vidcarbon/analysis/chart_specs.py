@@ -1,7 +1,7 @@
 """What each chart reads: its report category, the rule inputs (tables) and the settings
 (rule params). The workflow plans one job per chart from this (`chart_<name>`), so a chart
 that fails loses no other and a table change redraws only the charts that read it. It
-imports no plotting or fitting library: every Snakemake start, one per SLURM job step
+imports no plotting or fitting library: every Snakemake start, one per SLURM job
 included, parses the Snakefile. How each chart is drawn: `charts.DRAW`."""
 
 from __future__ import annotations

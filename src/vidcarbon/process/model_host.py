@@ -2,13 +2,13 @@
 after another in itself, so that the cells Snakemake packs into one SLURM job (`groups` in
 slurm/profile.yaml) import the libraries and load their model once.
 
-Inside a packed SLURM job, Snakemake runs in the job's batch step and starts each packed job
-in a job step of its own (`srun`, with a Snakemake of its own), and a step's processes end
-with it. So the host is started where the Snakefile is parsed in the batch step
-(`start_for_packed_job`), lives as long as that Snakemake process, and the steps' jobs find
-it through VIDCARBON_MODEL_HOST (its socket and pid), which they inherit. It serves only its
-own SLURM job and exits when its Snakemake process is gone, that is, with the job's work (not
-after an idle time: a job connecting as it exited would be lost).
+Inside a SLURM job, Snakemake runs in the job's batch step and runs the job's jobs itself,
+one after another, each rule script a child of that Snakemake process
+(`vidcarbon.cluster.batch_step_local_rules`). The host is started where the Snakefile is
+parsed in the batch step (`start_for_packed_job`), lives as long as that Snakemake process,
+and the jobs find it through VIDCARBON_MODEL_HOST (its socket and pid), which they inherit. It
+serves only its own SLURM job and exits when its Snakemake process is gone, that is, with the
+job's work (not after an idle time: a job connecting as it exited would be lost).
 
 Not the warm worker's fork per job: a process that has initialised CUDA cannot safely fork,
 and a forked child would load the model again.
@@ -36,6 +36,7 @@ import traceback
 import uuid
 from pathlib import Path
 
+from vidcarbon.cluster import in_batch_step, target_rules
 from vidcarbon.process import warm_worker
 
 ENV = "VIDCARBON_MODEL_HOST"
@@ -47,24 +48,10 @@ class HostLost(RuntimeError):
     """The host ended while it ran the job: the process crashed or was killed."""
 
 
-def target_rules(argv: list[str]) -> list[str]:
-    """The rule of each job a Snakemake command line targets (`--target-jobs rule:wc ...`)."""
-    if "--target-jobs" not in argv:
-        return []
-    rules = []
-    for arg in argv[argv.index("--target-jobs") + 1 :]:
-        if arg.startswith("--"):
-            break
-        rules.append(arg.split(":", 1)[0])
-    return rules
-
-
 def start_for_packed_job(argv: list[str]) -> None:
     """Where the Snakefile is parsed: in the batch step of a SLURM job that runs two or more
-    measured jobs (a packed group), start the host and export its address to the job steps."""
-    if os.environ.get(ENV) == "0" or "SLURM_JOB_ID" not in os.environ:
-        return
-    if "SLURM_STEP_ID" in os.environ:  # a job step: the batch step started the host, if any
+    measured jobs (a packed group), start the host and export its address to the jobs."""
+    if os.environ.get(ENV) == "0" or not in_batch_step(argv):
         return
     if sum(rule in HOST_RULES for rule in target_rules(argv)) < 2:
         os.environ.pop(ENV, None)

@@ -56,8 +56,8 @@ IDLE_S = 30.0
 
 
 def enabled() -> bool:
-    """Off with VIDCARBON_WARM_WORKER=0, and inside SLURM jobs: a server forked there would
-    outlive the job step (or be killed with it) and could serve another job's steps."""
+    """Off with VIDCARBON_WARM_WORKER=0, and inside SLURM jobs: a server forked there could
+    outlive the job and serve another job's (the model host serves a packed job instead)."""
     if "SLURM_JOB_ID" in os.environ:
         return False
     return os.environ.get("VIDCARBON_WARM_WORKER", "1") != "0"
