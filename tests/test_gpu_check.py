@@ -22,7 +22,7 @@ H200 = "NVIDIA H200"
 WAN_ID = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
 PHASE_S = {"encode": 0.2, "denoise": 85.0, "decode": 8.0}
 PHASE_J = {"encode": 100.0, "denoise": 60_000.0, "decode": 4_000.0}
-STEP_FLOPS = 2 * 2.830017877777024e14
+STEP_FLOPS = WAN_DENOISE_FLOPS_META // 50
 META = provenance("test", ["gpu-host"], [H200])  # as collect writes them
 
 

@@ -33,7 +33,7 @@ ML_ENERGY = {
 # (guidance), counted by PyTorch's FlopCounterMode on the meta device:
 # `python benchmarks/wan_flops_meta.py`.
 WAN_SHAPE = ("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", 480, 832, 81, 50)
-WAN_DENOISE_FLOPS_META = 2.830017877777024e16
+WAN_DENOISE_FLOPS_META = 28_300_178_777_702_400  # exactly; printed by that script
 WAN_FLOPS_SOURCE = "FlopCounterMode on the meta device (benchmarks/wan_flops_meta.py)"
 VIDEO_PARTS = ("wan", "cogvideox", "latte")
 
