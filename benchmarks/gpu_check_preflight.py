@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 # what the check's jobs import, in the order a job meets them
@@ -52,31 +53,19 @@ CLASSES = (
     ("transformers", "T5EncoderModel"),
     ("transformers", "LlamaForCausalLM"),
 )
-# the distributions those modules come from (carried wheels and the machine's own packages)
-PACKAGES = (
-    "torch",
-    "transformers",
-    "diffusers",
-    "accelerate",
-    "tokenizers",
-    "safetensors",
-    "huggingface-hub",
-    "snakemake",
-    "pydantic",
-    "pydantic-core",
-    "typing-extensions",
-    "jsonschema",
-    "zeus",
-    "nvidia-ml-py",
-    "codecarbon",
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "imageio",
-    "imageio-ffmpeg",
-    "pyyaml",
-    "psutil",
-)
+# the distributions those modules come from: the carried wheels and the machine's own packages
+# that the check's import closure touches
+LISTS = ("gpu_check_wheels.txt", "gpu_machine_packages.txt")
+
+
+def packages() -> list[str]:
+    names = []
+    for name in LISTS:
+        for line in (Path(__file__).parent / name).read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                names.append(line.split("==")[0])
+    return sorted(set(names), key=str.lower)
 
 
 def _step(results: list[dict[str, Any]], name: str, action: Callable[[], Any]) -> Any:
@@ -92,7 +81,7 @@ def _step(results: list[dict[str, Any]], name: str, action: Callable[[], Any]) -
 
 def versions() -> dict[str, str]:
     found = {"python": sys.version.split()[0]}
-    for name in PACKAGES:
+    for name in packages():
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

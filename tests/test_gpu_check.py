@@ -4,10 +4,13 @@ comparators, the FLOPs bound, per-token energies, and parts that did not finish.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import REPO
 from vidcarbon.gpu_check import (
     WAN_DENOISE_FLOPS_META,
     PartStatus,
@@ -155,6 +158,7 @@ def test_the_flops_bound_uses_the_measured_matmul_rate(rows):
     counted = one(rows, "wan-flops", "denoising FLOPs")
     assert counted["value"] == pytest.approx(50 * STEP_FLOPS)
     assert counted["reference"] == WAN_DENOISE_FLOPS_META
+    assert counted["check"] == "pass"  # count_flops on shapes gives the meta count exactly
     bound_s = 50 * STEP_FLOPS / 785e12
     assert one(rows, "wan-flops", "denoising time bound at the matmul rate")["value"] == (
         pytest.approx(bound_s)
@@ -222,3 +226,49 @@ def test_the_printed_brief_keeps_the_main_figures_short(rows):
     assert not any(" denoise time " in line or "input tokens" in line for line in lines)
     # a whole GPU run's brief must fit in the last 12,000 characters of a command's output
     assert len(lines) < len(rows) and max(map(len, lines)) < 160
+
+
+def _closure_module():
+    import importlib.util
+
+    path = REPO / "benchmarks" / "gpu_check_wheel_closure.py"
+    spec = importlib.util.spec_from_file_location("gpu_check_wheel_closure", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_carried_wheels_are_a_closed_set():
+    """Every carried wheel's declared requirements (read from PyPI's metadata) are carried, on
+    the GPU machine at a version that satisfies them, or listed as not carried with a reason;
+    no carried wheel is dead weight."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "gpu_check_wheel_closure.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert " 0 problems" in proc.stdout
+
+
+def test_the_closure_check_finds_an_old_machine_package_and_a_dead_wheel():
+    closure = _closure_module()
+    lists = closure.Lists(
+        carried={"pydantic": "2.14.3", "snakemake": "9.27.1", "tyro": "1.0"},
+        not_carried={},
+        machine={"typing-extensions": "4.12.2", "requests": None},
+    )
+    requires = {
+        "snakemake": ["pydantic>=2.11", "requests<3", "pulp; python_version < '3.0'"],
+        "pydantic": ["typing-extensions>=4.16.0", "email-validator; extra == 'email'"],
+        "tyro": [],
+    }
+    result = closure.check(lists, requires)
+    assert result.problems == [
+        "pydantic needs typing-extensions>=4.16.0; the machine has 4.12.2: carry a wheel that "
+        "satisfies it",
+        "tyro: carried, but no root needs it (dead weight)",
+    ]
+    assert result.unverified == ["snakemake needs requests<3; the machine's version is unknown"]

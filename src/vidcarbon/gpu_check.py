@@ -341,7 +341,10 @@ def flops_rows(
             "denoising FLOPs",
             denoise_flops,
             "FLOP",
-            reference=WAN_DENOISE_FLOPS_META if counted else None,
+            check=_verdict(denoise_flops == WAN_DENOISE_FLOPS_META)
+            if counted and denoise_flops is not None
+            else None,
+            reference=float(WAN_DENOISE_FLOPS_META) if counted else None,
             reference_source=WAN_FLOPS_SOURCE if counted else None,
             detail="rule count_flops: one step with guidance x steps",
         ),

@@ -297,7 +297,7 @@ FLOPS = pa.schema(
         column("encode_flops", pa.int64(), "FLOPs of encoding one prompt (CFG twin included)"),
         column("denoise_step_flops", pa.int64(), "FLOPs of one denoising step (CFG batch)"),
         column("decode_flops", pa.int64(), "FLOPs of decoding the whole video"),
-        column("dtype", pa.string(), "dtype of the probe run (or of the model's config)"),
+        column("dtype", pa.string(), "dtype the model runs in on the configured device"),
         column("method", pa.string(), "how the FLOPs were obtained: counted, or by formula"),
     ]
 )
