@@ -10,7 +10,7 @@ import time
 import pytest
 
 from vidcarbon.energy import fake_devices
-from vidcarbon.energy.counters import NvmlEnergyCounter
+from vidcarbon.energy.counters import NvmlEnergyCounter, update_period_s
 from vidcarbon.energy.device_lock import hold_device
 from vidcarbon.energy.idle import measure_idle
 from vidcarbon.energy.meter import Meter
@@ -129,3 +129,26 @@ def test_idle_of_a_device_wide_counter_is_measured(tmp_path, monkeypatch):
     assert idle_w["dram"] == pytest.approx(fake_devices.DRAM_W[0], rel=0.02)
     row = measurement_columns({"methods": {"cpu": "rapl", "dram": "rapl"}}, record)
     assert row["idle_subtraction"] == "cpu: subtracted; dram: subtracted"
+    # the fake counters change at every read: their period is the polling interval's order
+    periods = record["counter_update_period_s"]
+    assert set(periods) == {"cpu", "dram"} and all(0 < p < 0.05 for p in periods.values())
+
+
+class SteppedCounter:
+    """A counter that, like NVML's on some GPUs, updates only every `period_s`."""
+
+    def __init__(self, period_s: float):
+        self.period_s, self.start = period_s, time.perf_counter()
+
+    def energy_j(self) -> float:
+        return 100.0 * ((time.perf_counter() - self.start) // self.period_s)
+
+
+@pytest.mark.parametrize("period_s", [0.02, 0.1])
+def test_a_counters_update_period_is_measured(period_s):
+    measured = update_period_s(SteppedCounter(period_s), duration_s=0.6)
+    assert measured == pytest.approx(period_s, rel=0.2)
+
+
+def test_a_counter_that_never_changes_has_no_period():
+    assert update_period_s(SteppedCounter(10.0), duration_s=0.1) is None

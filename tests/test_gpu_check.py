@@ -36,6 +36,7 @@ def write_parts(root, llm=True):
         "status": "ok",
         "idle_power_w": {"gpu": 80.0, "cpu": 1.0},
         "windows": [{"duration_s": 5.0}],
+        "counter_update_period_s": {"gpu": 0.1, "cpu": 0.001},
         "device_names": {"gpu": H200},
     }
     (energy / "idle_cuda.json").write_text(json.dumps(idle))
@@ -86,7 +87,8 @@ def write_parts(root, llm=True):
     steps = [
         {**{k: run[k] for k in ("run_id", "cell_id", "model", "prompt_id", "resolution")},
          "frames": 81, "steps": 50, "seed": 0, "step_index": i, "duration_s": 1.7,
-         "gpu_energy_j": 1_200.0}
+         "gpu_energy_j": 1_200.0, "counter_update_period_s": 0.1,
+         "below_counter_resolution": i < 3}  # as if three steps were shorter than 0.2 s
         for i in range(50)
     ]  # fmt: skip
     write_table("steps", steps, root / "wan" / "steps.parquet", META)
@@ -189,6 +191,12 @@ def test_the_energy_check_and_its_bounds(rows):
     assert one(rows, "energy", "load mean power")["check"] == "pass"
     matmul = one(rows, "energy", "matmul throughput")
     assert (matmul["value"], matmul["reference"]) == (785.0, 989.0)
+    assert one(rows, "energy", "counter update period")["value"] == 0.1
+
+
+def test_steps_below_the_counters_resolution_are_counted(rows):
+    detail = one(rows, "wan", "step GPU energy, mean")["detail"]
+    assert detail.startswith("3 of 50 steps shorter than twice the counter's 100 ms update period")
 
 
 def test_a_part_out_of_time_keeps_its_figures_listed_without_values(tmp_path):

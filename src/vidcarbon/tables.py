@@ -22,8 +22,9 @@ from vidcarbon.energy import COMPONENTS
 from vidcarbon.errors import SchemaMismatch
 from vidcarbon.records import STATUSES
 
-SCHEMA_VERSION = "5"  # 3: study columns on every table; 4: model_reused, model_loaded_by;
-# 5: the same, run_id and slurm_job_id in llm
+SCHEMA_VERSION = "6"  # 3: study columns on every table; 4: model_reused, model_loaded_by;
+# 5: the same, run_id and slurm_job_id in llm; 6: counter_update_period_s and
+# below_counter_resolution in steps
 
 
 def column(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
@@ -274,6 +275,20 @@ STEPS = pa.schema(
         column("duration_s", pa.float64(), "wall time of the step, seconds"),
         *_component_energy("", "the step"),
         column("energy_j", pa.float64(), "gross energy of the step, joules"),
+        column(
+            "counter_update_period_s",
+            pa.float64(),
+            "how often the slowest device-wide energy counter of the job's device updates "
+            "(measured by idle_baseline), seconds; null where none was measured (a CPU-time "
+            "estimate has no update period)",
+        ),
+        column(
+            "below_counter_resolution",
+            pa.bool_(),
+            "the step is shorter than twice counter_update_period_s, so its energy is "
+            "quantised (it may read 0 J, or two updates); the steps still add up to the "
+            "denoising window exactly. Null where no period was measured",
+        ),
     ]
 )
 

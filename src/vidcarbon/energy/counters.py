@@ -284,3 +284,20 @@ def _nvml_gpus() -> NvmlGPUs:
             f"that NVML can read ({exc}); run this job on a GPU node (on SLURM: the rule's "
             "gpu resource in profiles/default/profile.yaml), or set device: cpu"
         ) from exc
+
+
+def update_period_s(counter: EnergyCounter, duration_s: float = 1.0, poll_s: float = 0.001):
+    """How often `counter`'s value changes (median seconds between changes), read by polling
+    it every `poll_s` for `duration_s`; None with fewer than three changes. NVML's energy
+    counter updates every few tens of milliseconds on some GPUs and about every 100 ms on
+    others, so a window shorter than about two periods reads 0 J or a double update."""
+    changes, last = [], counter.energy_j()
+    end = time.perf_counter() + duration_s
+    while (now := time.perf_counter()) < end:
+        value = counter.energy_j()
+        if value != last:
+            changes.append(now)
+            last = value
+        time.sleep(poll_s)
+    gaps = sorted(b - a for a, b in zip(changes, changes[1:], strict=False))
+    return gaps[len(gaps) // 2] if len(gaps) >= 2 else None
