@@ -273,11 +273,22 @@ def detect_counters(
     return counters
 
 
-def _nvml_gpus() -> NvmlGPUs:
-    from zeus.device import get_gpus
+_NVML_PID: int | None = None  # the process that made Zeus's GPUs object
 
+
+def _nvml_gpus() -> NvmlGPUs:
+    """Zeus's GPUs, initialised by this process. Zeus keeps one GPUs object per interpreter
+    (`zeus.device.gpu._gpus`, zeus 0.16): a job forked from a process that had made it (the
+    warm worker, the model host) would inherit its NVML handles, so a new process drops it
+    and Zeus calls nvmlInit again."""
+    global _NVML_PID
+    import zeus.device.gpu as zeus_gpus
+
+    if os.getpid() != _NVML_PID:
+        zeus_gpus._gpus = None
+        _NVML_PID = os.getpid()
     try:
-        return NvmlGPUs(get_gpus())
+        return NvmlGPUs(zeus_gpus.get_gpus())
     except Exception as exc:
         raise BackendUnavailable(
             f"device 'cuda' was requested but host {socket.gethostname()!r} has no GPU "
