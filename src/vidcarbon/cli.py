@@ -4,6 +4,7 @@ result tables."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,15 @@ from vidcarbon.errors import VidcarbonError
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (`vidcarbon tables runs | head`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="vidcarbon", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser(
@@ -27,12 +37,28 @@ def main(argv: list[str] | None = None) -> int:
         "results/quality.parquet (adds its row count and provenance)",
     )
     merge = commands.add_parser("merge", help="merge files of one table from several sites")
-    merge.add_argument("inputs", nargs="+", type=Path, help="Parquet files of one table")
-    merge.add_argument("-o", "--output", type=Path, required=True, help="merged Parquet file")
+    merge.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        help="Parquet files of one table (e.g. site-a/runs.parquet site-b/runs.parquet)",
+    )
+    merge.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="the merged file (not one of the inputs, nor the pipeline's own results/ table)",
+    )
     summary = commands.add_parser(
         "summary", help="cells ok/failed, where the results are, headline findings"
     )
-    summary.add_argument("--results", type=Path, default=Path("results"))
+    summary.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        help="the run's results folder (default: results)",
+    )
     unlock = commands.add_parser(
         "unlock",
         help="remove Snakemake's lock on this directory if no Snakemake process runs in it",
@@ -118,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             table = merge_tables(args.inputs, args.output)
         except VidcarbonError as exc:
             parser.exit(2, f"vidcarbon merge: {exc}\n")
-        print(f"{args.output}: {table.num_rows} rows from {len(args.inputs)} files")
+        files = f"{len(args.inputs)} file{'s' if len(args.inputs) != 1 else ''}"
+        print(f"{args.output}: {table.num_rows} rows from {files}")
     if args.command == "tables":
         from vidcarbon import tables
 
