@@ -341,9 +341,7 @@ FINDINGS = pa.schema(
         column("ci_low", pa.float64(), "lower end of the figure's 95 % interval"),
         column("ci_high", pa.float64(), "upper end of the figure's 95 % interval"),
         column("interval", pa.string(), "what the interval is (e.g. 95 % CI of the mean)"),
-        column(
-            "unit", pa.string(), "exponent | ratio | fraction (0.973 = 97.3 %) | g_per_kwh"
-        ),
+        column("unit", pa.string(), "exponent | ratio | fraction (0.973 = 97.3 %) | g_per_kwh"),
         column("r2", pa.float64(), "coefficient of determination of the law"),
         column("n", pa.int64(), "cells (and text requests) the figure rests on"),
         column("phase", pa.string(), "fit: encode | denoise | decode | video"),

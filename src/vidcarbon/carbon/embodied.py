@@ -177,9 +177,7 @@ def published_sources(device: str, spec: dict[str, Any]) -> dict[str, PublishedS
                 f"{where}: unknown field {', '.join(unknown)}; allowed: {', '.join(SOURCE_FIELDS)}"
             )
         if fields["counts"] not in COUNTS:
-            raise ConfigError(
-                f"{where}: counts {fields['counts']!r}; allowed: {', '.join(COUNTS)}"
-            )
+            raise ConfigError(f"{where}: counts {fields['counts']!r}; allowed: {', '.join(COUNTS)}")
         kg = fields["embodied_kg"]
         if isinstance(kg, bool) or not isinstance(kg, (int, float)) or not kg > 0:
             raise ConfigError(f"{where}: embodied_kg {kg!r}; allowed: a number of kg > 0")
