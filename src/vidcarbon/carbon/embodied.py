@@ -324,3 +324,21 @@ def charged_sources(
             )
         )
     return charged
+
+
+def source_table(device: str, devices: dict[str, dict]) -> list[dict[str, Any]]:
+    """Every embodied source of `device` at gpu scope (ACT's first) as plain data, for the
+    rules that compare sources without charging a run; empty if the file lacks the device."""
+    if device not in devices:
+        return []
+    return [
+        {
+            "device": h.device,
+            "source": h.source,
+            "counts": h.counts,
+            "embodied_g": h.embodied_g,
+            "citation": h.citation,
+            "year": h.year,
+        }
+        for h in charged_sources(device, "gpu", None, devices, None)
+    ]
