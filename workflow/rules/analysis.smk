@@ -82,6 +82,7 @@ CHART_SETTINGS = {
         name for name, entry in config["models"].items() if random_weights(entry)
     ],
     "comparison_scenario": next(iter(COMPARISON["intensities_g_per_kwh"])),
+    "rq1_sources": RQ1_SOURCES,
 }
 
 

@@ -52,21 +52,28 @@ class PaperSetting:
             f"{self.lifetime_years:g} years, modelled from Eq. 1 (no run)"
         )
 
-    def operational_per_embodied(self, embodied_g: float, intensity_g_per_kwh: float, power_w):
-        """Operational over embodied carbon of one second at `power_w`."""
-        return operational_g(power_w, intensity_g_per_kwh, self.pue) / self._embodied(embodied_g)
+    def embodied_g_per_s(self, embodied_g: float) -> float:
+        """Embodied carbon charged per second of use of a unit of `embodied_g`."""
+        return embodied_share_g(1.0, embodied_g, self.lifetime_years * SECONDS_PER_YEAR)
 
-    def embodied_fraction(self, embodied_g: float, intensity_g_per_kwh: float, power_w):
-        """Embodied share of the carbon of one second at `power_w`."""
-        embodied = self._embodied(embodied_g)
-        return embodied / (embodied + operational_g(power_w, intensity_g_per_kwh, self.pue))
+    def operational_g_per_s(self, intensity_g_per_kwh: float, power_w: float) -> float:
+        """Operational carbon of one second at `power_w`."""
+        return operational_g(power_w, intensity_g_per_kwh, self.pue)
+
+    def operational_per_embodied(self, embodied_g, intensity_g_per_kwh, power_w) -> float:
+        """Operational over embodied carbon at `power_w`."""
+        return self.operational_g_per_s(intensity_g_per_kwh, power_w) / self.embodied_g_per_s(
+            embodied_g
+        )
+
+    def embodied_fraction(self, embodied_g, intensity_g_per_kwh, power_w) -> float:
+        """Embodied share of the carbon at `power_w`."""
+        embodied = self.embodied_g_per_s(embodied_g)
+        return embodied / (embodied + self.operational_g_per_s(intensity_g_per_kwh, power_w))
 
     def breakeven_g_per_kwh(self, embodied_g: float, power_w: float) -> float:
         """The intensity below which embodied carbon exceeds operational at `power_w`."""
-        return breakeven_intensity_g_per_kwh(power_w, self._embodied(embodied_g), self.pue)
-
-    def _embodied(self, embodied_g: float) -> float:
-        return embodied_share_g(1.0, embodied_g, self.lifetime_years * SECONDS_PER_YEAR)
+        return breakeven_intensity_g_per_kwh(power_w, self.embodied_g_per_s(embodied_g), self.pue)
 
 
 PAPER = PaperSetting()
