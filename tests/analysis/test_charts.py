@@ -259,7 +259,7 @@ def test_source_chart_has_one_bar_per_embodied_source(tmp_path):
         0.688, abs=0.001
     )
     _, text = saved(chart, tmp_path)
-    assert "modelled" in text and "embodied: chien" in text
+    assert "modelled" in text and "embodied: x23" in text and "50 % line" in text
 
 
 def test_credit_and_time_charts(tmp_path):
