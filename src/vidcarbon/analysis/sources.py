@@ -220,4 +220,4 @@ def source_chart(
         width=520,
         height=260,
     )
-    return alt.vconcat(measured, paper).resolve_scale(color="independent")
+    return alt.vconcat(measured, paper).resolve_scale(color="independent", xOffset="independent")
