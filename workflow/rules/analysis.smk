@@ -7,6 +7,7 @@ from vidcarbon.backends import random_weights
 # The embodied sources of the paper's GPU, for RQ1 at its setting (findings, the RQ1 chart).
 RQ1_SOURCES = source_table(RQ1_DEVICE, vc.load_hardware(config["hardware"]))
 
+
 rule count_flops:
     output:
         flops="results/flops.parquet",
