@@ -382,7 +382,8 @@ def _carbon_phase_fields(phase: str) -> list[pa.Field]:
     ]
 
 
-# One row per (cell, intensity scenario). Carbon in g CO2e; null carbon where status != ok.
+# One row per (cell, intensity scenario, embodied source). Carbon in g CO2e; null carbon where
+# status != ok. The headline figures are the rows with embodied_default (ACT).
 CARBON = pa.schema(
     [
         *CELL_KEYS,
