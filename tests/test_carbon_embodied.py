@@ -131,7 +131,7 @@ def test_a_source_without_a_field_is_refused_when_the_file_is_read(tmp_path, fie
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"counts": "rack"}, "counts 'rack'; allowed: gpu, board, server share"),
+        ({"counts": "rack"}, "counts 'rack'; allowed for a gpu entry: gpu, board, server share"),
         ({"embodied_kg": -3}, "embodied_kg -3; allowed: a number of kg > 0"),
         ({"year": "2023"}, "year '2023'; allowed: a year"),
         ({"doi": "x"}, "unknown field doi"),
@@ -139,8 +139,27 @@ def test_a_source_without_a_field_is_refused_when_the_file_is_read(tmp_path, fie
     ],
 )
 def test_bad_source_values_are_refused(change, message):
-    spec = {"embodied_sources": {"s": {**CHIEN, **change}}}
+    spec = {"kind": "gpu", "embodied_sources": {"s": {**CHIEN, **change}}}
     with pytest.raises(ConfigError, match=message):
         published_sources("a100-80gb", spec)
     with pytest.raises(ConfigError, match="the name 'act' is ACT's model"):
         published_sources("a100-80gb", {"embodied_sources": {"act": CHIEN}})
+
+
+def test_a_nodes_published_figure_is_a_whole_server_shared_at_node_scope():
+    server = {**CHIEN, "counts": "server", "embodied_kg": 2400}
+    devices = {**DEVICES, "dgx-a100": {**DEVICES["dgx-a100"], "embodied_sources": {"s24": server}}}
+    node = charged_sources("a100-80gb", "node", "dgx-a100", devices, None)
+    assert [(c.source, c.counts) for c in node] == [
+        ("act", "server share"),
+        ("chien-hotcarbon23", "server share"),  # the GPU's own, charged as published
+        ("s24", "server share"),
+    ]
+    assert node[2].embodied_g == 2_400_000 / 8 and node[2].unit == "dgx-a100 / 8 GPUs: server (s24)"
+    assert node[1].embodied_g == 318_000  # a GPU's figure does not change with the scope
+    gpu = charged_sources("a100-80gb", "gpu", None, devices, None)
+    assert [c.source for c in gpu] == ["act", "chien-hotcarbon23"]  # no node at gpu scope
+    with pytest.raises(ConfigError, match="'s24' is not a source of 'a100-80gb'; allowed: act"):
+        charged_sources("a100-80gb", "gpu", None, devices, ["s24"])
+    with pytest.raises(ConfigError, match="counts 'server share'; allowed for a node entry: server$"):
+        published_sources("dgx-a100", {"kind": "node", "embodied_sources": {"s": CHIEN}})

@@ -29,9 +29,11 @@ ACT_CITATION = (
     "memory and packaged ICs"
 )
 ACT_YEAR = 2022
-# what one published figure covers: the GPU package alone, the GPU's share of its board
-# (baseboard, NVLink switches, power delivery...), or the GPU's share of its whole server
+# what one published figure of a gpu or cpu entry covers: the package alone, its share of its
+# board (baseboard, NVLink switches, power delivery...), or its share of its whole server; a
+# node entry's figure is the whole server, accelerators included
 COUNTS = ("gpu", "board", "server share")
+NODE_COUNTS = ("server",)
 SOURCE_FIELDS = ("counts", "embodied_kg", "scope", "citation", "where", "year")
 
 
@@ -176,8 +178,13 @@ def published_sources(device: str, spec: dict[str, Any]) -> dict[str, PublishedS
             raise ConfigError(
                 f"{where}: unknown field {', '.join(unknown)}; allowed: {', '.join(SOURCE_FIELDS)}"
             )
-        if fields["counts"] not in COUNTS:
-            raise ConfigError(f"{where}: counts {fields['counts']!r}; allowed: {', '.join(COUNTS)}")
+        kind = spec.get("kind", "gpu")
+        allowed = NODE_COUNTS if kind == "node" else COUNTS
+        if fields["counts"] not in allowed:
+            raise ConfigError(
+                f"{where}: counts {fields['counts']!r}; allowed for a {kind} entry: "
+                f"{', '.join(allowed)}"
+            )
         kg = fields["embodied_kg"]
         if isinstance(kg, bool) or not isinstance(kg, (int, float)) or not kg > 0:
             raise ConfigError(f"{where}: embodied_kg {kg!r}; allowed: a number of kg > 0")
@@ -289,40 +296,63 @@ def charged_hardware(
     )
 
 
+def _published_charge(act: ChargedHardware, source: PublishedSource, embodied_g: float, unit: str,
+                      counts: str, cores: int | None) -> ChargedHardware:  # fmt: skip
+    return ChargedHardware(
+        act.device,
+        act.kind,
+        "published",
+        unit,
+        embodied_g,
+        cores,
+        {},
+        source=source.name,
+        counts=counts,
+        citation=f"{source.citation}; {source.where}",
+        year=source.year,
+    )
+
+
 def charged_sources(
     device: str, scope: str, node: str | None, devices: dict[str, dict], names: list[str] | None
 ) -> list[ChargedHardware]:
-    """ACT's charge (first: the headline source), then one per published source of the device
-    in `names` (None: all it has). A published figure is charged as published, whatever the
-    scope; a CPU's at threads / cores of its package, like ACT's."""
+    """ACT's charge (first: the headline source), then one per published source in `names`
+    (None: all there are): the device's, charged as published whatever the scope (a CPU's at
+    threads / cores of its package, like ACT's), and at node scope the node's, a whole server
+    shared like ACT's node charge (1 / accelerators of it, or threads / cores of a CPU server)."""
     act = charged_hardware(device, scope, node, devices)
-    published = published_sources(device, devices[device])
+    published = {
+        name: (device, s) for name, s in published_sources(device, devices[device]).items()
+    }
+    if act.scope == "node":
+        for name, s in published_sources(node, devices[node]).items():
+            published.setdefault(name, (node, s))
     wanted = list(published) if names is None else [n for n in names if n != ACT]
     unknown = [n for n in wanted if n not in published]
     if unknown:
+        where = f"{device!r}" + (f" or {node!r}" if act.scope == "node" else "")
         raise ConfigError(
             f"config key 'carbon.embodied_sources': {', '.join(map(repr, unknown))} is not a "
-            f"source of {device!r}; allowed: {', '.join([ACT, *published]) or ACT} (null: all)"
+            f"source of {where}; allowed: {', '.join([ACT, *published])} (null: all)"
         )
     cores = int(devices[device]["cores"]) if act.kind == "cpu" else None
     charged = [act]
     for name in wanted:
-        s = published[name]
-        charged.append(
-            ChargedHardware(
-                device,
-                act.kind,
-                "published",
-                f"{device}: {s.counts} ({name})",
-                s.embodied_kg * 1000.0,
-                cores,
-                {},
-                source=name,
-                counts=s.counts,
-                citation=f"{s.citation}; {s.where}",
-                year=s.year,
+        entry, s = published[name]
+        if entry == device:
+            unit = f"{device}: {s.counts} ({name})"
+            charged.append(_published_charge(act, s, s.embodied_kg * 1000.0, unit, s.counts, cores))
+        elif act.kind == "gpu":
+            n = int(devices[node]["accelerators"])
+            unit = f"{node} / {n} GPUs: server ({name})"
+            charged.append(
+                _published_charge(act, s, s.embodied_kg * 1000.0 / n, unit, "server share", None)
             )
-        )
+        else:
+            unit = f"{node}: server ({name})"
+            charged.append(
+                _published_charge(act, s, s.embodied_kg * 1000.0, unit, "server", act.cores)
+            )
     return charged
 
 
