@@ -161,5 +161,6 @@ def test_a_nodes_published_figure_is_a_whole_server_shared_at_node_scope():
     assert [c.source for c in gpu] == ["act", "chien-hotcarbon23"]  # no node at gpu scope
     with pytest.raises(ConfigError, match="'s24' is not a source of 'a100-80gb'; allowed: act"):
         charged_sources("a100-80gb", "gpu", None, devices, ["s24"])
-    with pytest.raises(ConfigError, match="counts 'server share'; allowed for a node entry: server$"):
+    node_message = "counts 'server share'; allowed for a node entry: server$"
+    with pytest.raises(ConfigError, match=node_message):
         published_sources("dgx-a100", {"kind": "node", "embodied_sources": {"s": CHIEN}})

@@ -7,9 +7,10 @@ ACT, computed from the entry's specs:
   packaging_g = packaged ICs x 150 g
 Coefficients: src/vidcarbon/data/act_coefficients.yaml. All masses in g CO2e.
 
-A published figure is one number per unit of the device (`embodied_kg`) with what it counts
-(`counts`: gpu | board | server share), its `scope` in words, `citation`, `where` in the source
-and `year`; one without any of them is refused when the hardware file is read.
+A published figure is one number per unit of the entry (`embodied_kg`) with what it counts
+(`counts`: gpu | board | server share for a gpu or cpu entry, server for a node entry), its
+`scope` in words, `citation`, `where` in the source and `year`; one without any of them is
+refused when the hardware file is read.
 """
 
 from __future__ import annotations
