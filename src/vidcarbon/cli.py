@@ -203,18 +203,21 @@ def _read_runs(path: Path):
 
 def _estimate(args) -> str:
     from vidcarbon.analysis.estimate import check_request, estimate
-    from vidcarbon.carbon.embodied import device_embodied
+    from vidcarbon.carbon.embodied import source_table
     from vidcarbon.config import load_hardware
 
     check_request(args.resolution, args.duration, args.steps, args.fps, args.pue)
-    embodied_g = None
+    embodied_g, sources = None, []
     if args.device:
         devices = load_hardware(args.hardware)
-        if args.device not in devices:
+        units = [k for k, v in devices.items() if v.get("kind") in ("gpu", "cpu")]
+        if args.device not in units:
             raise VidcarbonError(
-                f"--device {args.device!r} is not in {args.hardware}; allowed: {', '.join(devices)}"
+                f"--device {args.device!r} is not a gpu or cpu entry of {args.hardware}; "
+                f"allowed: {', '.join(units)}"
             )
-        embodied_g = device_embodied(args.device, devices[args.device]).total_g
+        sources = source_table(args.device, devices)  # ACT's model first: the headline
+        embodied_g = sources[0]["embodied_g"]
     e = estimate(
         _read_runs(args.runs),
         args.model,
@@ -225,6 +228,7 @@ def _estimate(args) -> str:
         fps=args.fps,
         pue=args.pue,
         embodied_g=embodied_g,
+        sources=sources,
     )
 
     def band(interval, unit, scale=1.0):
@@ -243,8 +247,17 @@ def _estimate(args) -> str:
     if e.embodied_g:
         lines.append(
             f"  embodied      {band(e.embodied_g, 'g CO2e')}  of {args.device}, "
-            f"{defaults.LIFETIME_YEARS:g} y"
+            f"{defaults.LIFETIME_YEARS:g} y (ACT's model, the headline)"
         )
+        lines.append(
+            "  by embodied source (break-even: the grid intensity below which embodied "
+            "exceeds operational):"
+        )
+        for s in e.by_source:
+            lines.append(
+                f"    {s.source:<20} {s.counts:<13} embodied {s.embodied_g.value:.4g} g CO2e"
+                f"  break-even {s.breakeven_intensity_g_per_kwh:.4g} g/kWh"
+            )
     for name, (asked, low, high) in e.extrapolated.items():
         lines.append(
             f"  EXTRAPOLATES: {name} = {asked:g} lies outside the measured {low:g} .. {high:g}"

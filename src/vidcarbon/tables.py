@@ -24,7 +24,8 @@ from vidcarbon.records import STATUSES
 
 SCHEMA_VERSION = "6"  # 3: study columns on every table; 4: model_reused, model_loaded_by;
 # 5: the same, run_id and slurm_job_id in llm; 6: counter_update_period_s and
-# below_counter_resolution in steps
+# below_counter_resolution in steps; carbon has a row per embodied source (embodied_source,
+# embodied_default, ...) and the break-even intensity; findings their source
 
 
 def column(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
@@ -343,7 +344,11 @@ EFFICIENCY = pa.schema(
 FINDINGS = pa.schema(
     [
         column(
-            "kind", pa.string(), "fit (a fitted exponent) | claim (a paper claim checked)", False
+            "kind",
+            pa.string(),
+            "fit (a fitted exponent) | claim (a paper claim checked) | breakeven (the grid "
+            "intensity below which embodied carbon exceeds operational)",
+            False,
         ),
         column("model", pa.string(), "model the finding is about", False),
         column("name", pa.string(), "what was fitted or claimed", False),
@@ -351,7 +356,7 @@ FINDINGS = pa.schema(
         column("ci_low", pa.float64(), "lower end of the figure's 95 % interval"),
         column("ci_high", pa.float64(), "upper end of the figure's 95 % interval"),
         column("interval", pa.string(), "what the interval is (e.g. 95 % CI of the mean)"),
-        column("unit", pa.string(), "exponent | ratio | fraction (0.973 = 97.3 %)"),
+        column("unit", pa.string(), "exponent | ratio | fraction (0.973 = 97.3 %) | g_per_kwh"),
         column("r2", pa.float64(), "coefficient of determination of the law"),
         column("n", pa.int64(), "cells (and text requests) the figure rests on"),
         column("phase", pa.string(), "fit: encode | denoise | decode | video"),
@@ -369,6 +374,12 @@ FINDINGS = pa.schema(
             "| inconclusive (straddles, or no interval) | not measured",
         ),
         column("detail", pa.string(), "which cells, and how the figure was reached"),
+        column(
+            "embodied_source",
+            pa.string(),
+            "RQ1 claims and break-evens: the embodied source (act or a published figure) used",
+        ),
+        column("device", pa.string(), "RQ1 claims and break-evens: the device charged"),
     ]
 )
 
@@ -386,7 +397,8 @@ def _carbon_phase_fields(phase: str) -> list[pa.Field]:
     ]
 
 
-# One row per (cell, intensity scenario). Carbon in g CO2e; null carbon where status != ok.
+# One row per (cell, intensity scenario, embodied source). Carbon in g CO2e; null carbon where
+# status != ok. The headline figures are the rows with embodied_default (ACT).
 CARBON = pa.schema(
     [
         *CELL_KEYS,
@@ -432,17 +444,44 @@ CARBON = pa.schema(
             False,
         ),
         column(
+            "embodied_source",
+            pa.string(),
+            "where unit_embodied_g comes from: act (ACT's model, computed) or the name of a "
+            "published figure of the device in the hardware file; one row per source",
+            False,
+        ),
+        column(
+            "embodied_default",
+            pa.bool_(),
+            "true on the rows of the headline source (act); the headline figures read only these",
+            False,
+        ),
+        column(
+            "embodied_counts",
+            pa.string(),
+            "what unit_embodied_g counts: gpu | board | server share | cpu package | server",
+            False,
+        ),
+        column(
+            "embodied_citation",
+            pa.string(),
+            "the source of unit_embodied_g and where in it (table, section, page)",
+            False,
+        ),
+        column("embodied_year", pa.int32(), "year of the embodied source", False),
+        column(
             "embodied_scope",
             pa.string(),
-            "gpu (the GPU: die, memory, packaging) | cpu_package (a CPU run: the package, at "
-            "embodied_share) | node (the device's share of the server)",
+            "act rows: gpu (the GPU: die, memory, packaging) | cpu_package (a CPU run: the "
+            "package, at embodied_share) | node (the device's share of the server); published "
+            "for a published figure (see embodied_counts)",
             False,
         ),
         column("embodied_unit", pa.string(), "what one unit of embodied carbon covers", False),
         column(
             "unit_embodied_g",
             pa.float64(),
-            "embodied carbon of one unit, g CO2e (ACT-style model)",
+            "embodied carbon of one unit under embodied_source, g CO2e",
             False,
         ),
         column(
@@ -465,6 +504,12 @@ CARBON = pa.schema(
         column("total_g", pa.float64(), "operational_g + embodied_g, g CO2e"),
         column("net_total_g", pa.float64(), "net_operational_g + embodied_g, g CO2e"),
         column("embodied_fraction", pa.float64(), "embodied_g / total_g"),
+        column(
+            "breakeven_intensity_g_per_kwh",
+            pa.float64(),
+            "grid intensity below which embodied_g exceeds operational_g: embodied_g / "
+            "(energy_kwh x pue), g CO2e per kWh",
+        ),
     ]
 )
 

@@ -12,4 +12,5 @@ with logged(snakemake.log[0]):
         reference_resolution=snakemake.params.reference_resolution,
         gpu_peaks_tflops=snakemake.params.gpu_peaks_tflops,
         config_hash=snakemake.params.config_hash,
+        rq1_sources=snakemake.params.rq1_sources,
     )

@@ -15,6 +15,7 @@ import pandas as pd
 
 from vidcarbon.analysis import carbon_time, phases, power, scaling, shared_counters, sources
 from vidcarbon.analysis import comparison as comparison_charts
+from vidcarbon.analysis.embodied import headline
 from vidcarbon.analysis.render import save
 from vidcarbon.records import read_json
 from vidcarbon.tables import read_table
@@ -45,8 +46,14 @@ class Inputs:
         return runs
 
     @cached_property
-    def carbon(self) -> pd.DataFrame:
+    def carbon_sources(self) -> pd.DataFrame:
+        """The carbon table with a row per embodied source (the RQ1 chart's)."""
         return shared_counters.without_cells(self._read("carbon", "carbon"), self.measured)
+
+    @cached_property
+    def carbon(self) -> pd.DataFrame:
+        """The headline rows of the carbon table: ACT's embodied carbon."""
+        return headline(self.carbon_sources)
 
     @cached_property
     def quality(self) -> pd.DataFrame:
@@ -101,8 +108,8 @@ DRAW: dict[str, Callable[..., alt.TopLevelMixin]] = {
             i.carbon, i.quality, scenario, reference_resolution, tuple(random_weight_models)
         )
     ),
-    "rq1_energy_sources": lambda i, reference_resolution: sources.source_chart(
-        i.carbon, reference_resolution
+    "rq1_energy_sources": lambda i, reference_resolution, rq1_sources: sources.source_chart(
+        i.carbon_sources, reference_resolution, rq1_sources
     ),
     "rq3_phase_shares": lambda i: phases.phase_share_chart(i.runs),
     "rq5_resolution": lambda i, scenario, reference_resolution: scaling.resolution_chart(

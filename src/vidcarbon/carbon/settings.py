@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from vidcarbon.carbon.accounting import Assumptions
-from vidcarbon.carbon.embodied import charged_hardware
+from vidcarbon.carbon.embodied import charged_sources
 from vidcarbon.carbon.intensity import Scenario, resolve_scenarios
 from vidcarbon.config import grid_reference, load_hardware
 from vidcarbon.errors import ConfigError
@@ -26,6 +26,7 @@ class CarbonSettings:
     device: str
     scope: str
     node: str | None
+    embodied_sources: list[str]  # published sources charged besides ACT's model (the headline)
     hardware: dict[str, dict]  # only the entries the charged device and node need
     scenarios: list[dict[str, Any]]
     deadlines_h: list[int]
@@ -121,7 +122,8 @@ def carbon_settings(config: dict) -> CarbonSettings:
             )
         device = _host_cpu_entry(config, devices)  # the CPU that ran
     node = c.get("node") if c["scope"] == "node" else None  # a gpu-scope run ignores the node
-    charged_hardware(device, c["scope"], node, devices)  # raises on a bad combination
+    # raises on a bad combination of device, scope and node, or a source the device lacks
+    charged = charged_sources(device, c["scope"], node, devices, c["embodied_sources"])
     scenarios = resolve_scenarios(c["scenarios"])
     if not scenarios:
         raise ConfigError("config key 'carbon.scenarios': is empty; list at least one scenario")
@@ -135,6 +137,7 @@ def carbon_settings(config: dict) -> CarbonSettings:
         device=device,
         scope=c["scope"],
         node=node,
+        embodied_sources=[h.source for h in charged[1:]],
         hardware=_needed_entries(device, node, devices),
         scenarios=[s.as_params() for s in scenarios],
         deadlines_h=list(c["deferral_deadlines_h"]),
