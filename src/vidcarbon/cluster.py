@@ -1,7 +1,11 @@
-"""Before submitting to SLURM: check that the partitions and GPU models the jobs ask for exist.
+"""Before submitting to SLURM: check that the partitions and GPU models the jobs ask for exist,
+and that the status command can see jobs finish.
 
 sbatch alone answers a wrong GPU model with "Requested node configuration is not available",
-which names neither what was asked nor what the cluster has. `check_requests` does both.
+which names neither what was asked nor what the cluster has. `check_requests` does both. On a
+cluster without an accounting database, sacct (the plugin's default status command) answers
+every query with an error, and Snakemake waits for the jobs forever, silently:
+`check_status_command` stops the run first with the one-line fix.
 """
 
 from __future__ import annotations
@@ -69,8 +73,35 @@ def check_requests(
             )
 
 
-def check_slurm_jobs(jobs) -> None:
-    """`check_requests` for the Snakemake jobs about to be submitted (local ones excluded)."""
+def check_status_command(status_command: str) -> None:
+    """ConfigError when the SLURM status command is sacct and sacct cannot answer here."""
+    if status_command != "sacct":
+        return
+    try:
+        proc = subprocess.run(
+            ["sacct", "--noheader", "--allocations", "--format=JobID", "--starttime=now"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        problem = str(exc)
+    else:
+        said = (proc.stderr or proc.stdout).strip().splitlines()
+        problem = said[0] if proc.returncode != 0 and said else None
+        if proc.returncode != 0 and problem is None:
+            problem = f"exit status {proc.returncode}"
+    if problem:
+        raise ConfigError(
+            f"the SLURM status command is sacct, which fails on this cluster ({problem}), so "
+            "Snakemake would never see a job finish. Fix: add `slurm-status-command: squeue` "
+            f"to {PROFILE} (or pass --slurm-status-command squeue)."
+        )
+
+
+def check_slurm_jobs(jobs, status_command: str = "sacct") -> None:
+    """`check_status_command`, then `check_requests` for the Snakemake jobs about to be
+    submitted (local ones excluded)."""
     requests = [
         (
             job.rule.name,
@@ -81,6 +112,7 @@ def check_slurm_jobs(jobs) -> None:
         if not job.is_local
     ]
     if requests:
+        check_status_command(status_command)
         check_requests(requests, sinfo_inventory())
 
 

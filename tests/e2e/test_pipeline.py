@@ -166,6 +166,8 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     assert "RQ3 phases" in report and "power_trace.png" in report
     # findings as a table, and every chart also as its interactive HTML
     assert "findings.html" in report and "rq5_resolution.html" in report
+    # self-contained: nothing is loaded from the network (the charts carry Vega inline)
+    assert not re.findall(r"<(?:script|link)[^>]+(?:src|href)=[\"']https?://", report)
     findings_page = (results / "findings.html").read_text()
     assert "<table>" in findings_page and "<th>verdict</th>" in findings_page
 

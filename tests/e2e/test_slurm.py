@@ -210,6 +210,24 @@ def test_the_profile_alone_plans_the_papers_study(slurm_cluster, tmp_path):
     assert study_models(wan) == {"video": {"wan2.1-1.3b"}, "llm": set(), "image": set()}
 
 
+def test_the_shipped_profile_plans_without_conda_as_the_readme_says(slurm_cluster, tmp_path):
+    """The profile deploys software with conda, and Snakemake asks conda before it plans; on a
+    machine without conda the README's `-n --sdm env-modules` plans the same study."""
+    if shutil.which("conda") is not None:
+        pytest.skip("conda is installed here: this test is about a machine without it")
+    workdir = slurm_workdir(tmp_path)
+    profile_path = workdir.path / "slurm" / "profile.yaml"
+    profile = yaml.safe_load(profile_path.read_text())
+    profile["software-deployment-method"] = "conda"  # as shipped
+    profile_path.write_text(yaml.safe_dump(profile))
+    proc = start_slurm_run(workdir, "-n", configfile=None)
+    out = finish(proc, timeout_s=300)
+    assert proc.returncode != 0 and "Is conda installed and accessible?" in out
+    out = finish(start_slurm_run(workdir, "-n", "--sdm", "env-modules", configfile=None))
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    assert planned_models(out) == study_models(paper)
+
+
 def one_cell_config() -> dict:
     config = small_config()
     config["grid"] = {"steps": [8], "resolutions": ["144p"], "durations_s": [1], "seeds": [0]}
@@ -276,6 +294,26 @@ def test_partition_the_cluster_lacks_stops_before_any_submission(slurm_cluster, 
     out = finish(proc, timeout_s=120)
     assert proc.returncode != 0
     assert "slurm_partition 'gpu-a100' does not exist on this cluster; partitions: debug" in out
+    assert set(slurm_jobs()) == before
+
+
+def test_sacct_without_accounting_stops_before_any_submission_with_the_fix(slurm_cluster, tmp_path):
+    """This cluster has no accounting database: with the profile's default status command
+    (sacct), Snakemake would wait for its jobs forever; the pre-flight says what to add."""
+    workdir = slurm_workdir(tmp_path, one_cell_config())
+    profile_path = workdir.path / "slurm" / "profile.yaml"
+    profile = yaml.safe_load(profile_path.read_text())
+    del profile["slurm-status-command"]  # as shipped: the plugin's default, sacct
+    profile_path.write_text(yaml.safe_dump(profile))
+    before = set(slurm_jobs())
+    proc = start_slurm_run(workdir, "results/runs.parquet")
+    out = finish(proc, timeout_s=120)
+    assert proc.returncode != 0
+    assert (
+        "the SLURM status command is sacct, which fails on this cluster (Slurm accounting "
+        "storage is disabled)" in out
+    )
+    assert "Fix: add `slurm-status-command: squeue` to slurm/profile.yaml" in out
     assert set(slurm_jobs()) == before
 
 

@@ -104,12 +104,14 @@ def all_encode_records():
 
 
 def check_cluster():
-    """On `--executor slurm`: stop before the first sbatch if a partition or GPU model is wrong."""
+    """On `--executor slurm`: stop before the first sbatch if the status command cannot see
+    jobs, or a partition or GPU model is wrong."""
     from vidcarbon.cluster import check_slurm_jobs
 
     plugin = workflow.executor_plugin
     if plugin is not None and plugin.cli_prefix == "slurm":
-        check_slurm_jobs(workflow.dag.needrun_jobs())
+        status = getattr(workflow.executor_settings, "status_command", None) or "sacct"
+        check_slurm_jobs(workflow.dag.needrun_jobs(), status)
 
 
 def generation_env():
