@@ -281,9 +281,39 @@ def check_config_file(path: str | Path) -> str:
     lines = [study.describe(config)]
     if picked:
         lines.append(f"vidcarbon: not set, picked from the grid: {'; '.join(picked)}")
+    lines += [f"vidcarbon: {line}" for line in hub_models(config)]
     n = len(cells(config, load_prompts(config)))
     lines.append(f"vidcarbon: {path} is valid: {n} video cells")
     return "\n".join(lines)
+
+
+def hub_models(config: dict) -> list[str]:
+    """Where each model that a run would fetch comes from (`weights.hub_status`): a misspelled
+    hub id is a ConfigError here, not a traceback in fetch_weights."""
+    from vidcarbon.backends.diffusers_spec import _embedded as video_ids
+    from vidcarbon.backends.diffusers_spec import download_patterns, parse_options
+    from vidcarbon.weights import hub_status
+    from vidcarbon.workloads.text.models import TINY, LlmSpec
+    from vidcarbon.workloads.text.models import _embedded as llm_ids
+
+    known = [*video_ids(), *llm_ids()]
+    fetched = []
+    for name, model in config["models"].items():
+        if model["backend"] == "diffusers":
+            opts = parse_options(model.get("options", {}), key=f"models.{name}.options")
+            if download_patterns(opts) is not None:
+                fetched.append((f"models.{name}", opts.model))
+    for name, spec in ((config.get("llm") or {}).get("models") or {}).items():
+        llm = LlmSpec(**spec)
+        if llm.model != TINY and not llm.embedded:
+            fetched.append((f"llm.models.{name}", llm.model))
+    lines = []
+    for key, model in fetched:
+        try:
+            lines.append(f"{key}: {model!r} {hub_status(model, known)}")
+        except ConfigError as exc:
+            raise ConfigError(f"config key '{key}.model': {exc}") from exc
+    return lines
 
 
 def load_prompts(config: dict) -> list[Prompt]:

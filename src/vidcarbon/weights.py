@@ -38,12 +38,20 @@ def fetch(model: str, allow_patterns: list[str], revision: str | None = None) ->
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
+        LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
 
     try:
         path = snapshot_download(model, revision=revision, allow_patterns=allow_patterns)
+    except LocalEntryNotFoundError as exc:  # the hub did not answer, and nothing is cached
+        raise BackendUnavailable(
+            f"model {model!r}: the Hugging Face hub could not be reached from this host "
+            f"({str(exc).splitlines()[0]}) and the model is not in its cache; fetch it on a "
+            f"host with internet (`{FETCH_COMMAND}`, with the same HF_HOME as the jobs), and "
+            "check the model id in the config (`vidcarbon check-config` looks it up)"
+        ) from exc
     except GatedRepoError as exc:
         raise BackendUnavailable(
             f"model {model!r} is gated on the Hugging Face hub: accept its licence on "
@@ -66,6 +74,40 @@ def fetch(model: str, allow_patterns: list[str], revision: str | None = None) ->
         "revision": Path(path).name,  # snapshots/<commit>
         "allow_patterns": allow_patterns,
     }
+
+
+def hub_status(model: str, known: list[str], timeout_s: float = 10.0) -> str:
+    """Where `model` (a video or language model id of the config) will come from: a local
+    directory, the cache, or the hub, which is asked. ConfigError for an id the hub does not
+    have, with the closest `known` ids; "not checked" when the hub does not answer."""
+    import difflib
+
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+
+    from vidcarbon.errors import ConfigError
+
+    if Path(model).is_dir():
+        return "a local directory"
+    try:
+        snapshot_download(model, local_files_only=True)
+        return "in the Hugging Face cache"
+    except Exception:  # noqa: BLE001 - not cached (or an unreadable cache): ask the hub
+        pass
+    try:
+        HfApi().model_info(model, timeout=timeout_s)
+    except RepositoryNotFoundError as exc:
+        close = difflib.get_close_matches(model, known, n=3, cutoff=0.6)
+        raise ConfigError(
+            f"model {model!r} does not exist on the Hugging Face hub (or is private: log in "
+            "with `hf auth login`); check the id"
+            + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "")
+        ) from exc
+    except GatedRepoError:
+        return "on the hub (gated: accept its licence and log in before fetching)"
+    except (HfHubHTTPError, OSError) as exc:
+        return f"not checked: the hub did not answer ({type(exc).__name__})"
+    return "on the hub"
 
 
 def missing_message(model: str, what: str = "weights") -> str:
