@@ -10,6 +10,7 @@ from vidcarbon.config import (
     in_workdir,
     prepare_config,
     read_config_file,
+    replaced_study,
 )
 from vidcarbon.process.isolation import export_max_attempts
 from vidcarbon.process.model_host import start_for_packed_job
@@ -33,6 +34,8 @@ STUDY, PICKED = prepare_config(
     config, CONFIG_FILES, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 )
 print(STUDY.describe(config), file=sys.stderr)
+if not workflow.remote_exec and (replaced := replaced_study(STUDY)):
+    print(replaced, file=sys.stderr)
 if PICKED:
     print(
         f"vidcarbon: not set, picked from the grid: {'; '.join(PICKED)}",

@@ -261,3 +261,21 @@ def test_check_config_command_names_file_and_line_where_snakemake_cannot(
     # YAML notices the unclosed list at the next key, one line further
     err = capsys.readouterr().err
     assert err.startswith(f"vidcarbon check-config: {broken}, line {fps + 2}, column ")
+
+
+def test_a_run_of_another_study_says_it_replaces_the_tables(tmp_path):
+    from vidcarbon.config import Study, replaced_study
+    from vidcarbon.tables import provenance, write_table
+
+    toy = Study("cpu-toy", "aaaa", ("config/config.yaml",))
+    assert replaced_study(toy, tmp_path) is None  # nothing there yet
+    meta = {**provenance("h", [], []), "vidcarbon.study": "cpu-toy", "vidcarbon.study_hash": "aaaa"}
+    write_table("runs", [], tmp_path / "runs.parquet", meta)
+    assert replaced_study(toy, tmp_path) is None  # the same study: nothing to say
+    other = Study("site-b-toy", "bbbb", ("config/b.yaml",))
+    said = replaced_study(other, tmp_path)
+    assert said.startswith(
+        f"vidcarbon: {tmp_path}/ holds the tables of study 'cpu-toy' (hash aaaa); this run of "
+        "study 'site-b-toy' replaces them."
+    )
+    assert "snakemake --directory studies/<name> --configfile <config>" in said

@@ -245,6 +245,26 @@ class Study:
         )
 
 
+def replaced_study(study: Study, results: str | Path = "results") -> str | None:
+    """A warning when `results` holds the tables of another study, which this run's tables
+    replace (its measured records stay), with how to keep studies apart."""
+    runs = Path(results) / "runs.parquet"
+    if not runs.is_file():
+        return None
+    import pyarrow.parquet as pq
+
+    meta = {k.decode(): v.decode() for k, v in (pq.read_schema(runs).metadata or {}).items()}
+    name, hash_ = meta.get("vidcarbon.study"), meta.get("vidcarbon.study_hash")
+    if not hash_ or hash_ == study.hash:
+        return None
+    return (
+        f"vidcarbon: {results}/ holds the tables of study '{name}' (hash {hash_}); this run "
+        f"of study '{study.name}' replaces them. To keep both, run each study in a working "
+        "directory of its own: snakemake --directory studies/<name> --configfile <config> "
+        "(README, 'One results folder per study')"
+    )
+
+
 def study_of(config: dict, files: list[str], prompts: list[Prompt]) -> Study:
     """The study of a validated config read from `files`."""
     name = config.get("study") or "+".join(Path(f).stem for f in files)
