@@ -71,7 +71,9 @@ def test_merge_refuses_another_schema_version_or_table(two_sites, tmp_path):
 def test_merge_command(two_sites, tmp_path, capsys):
     a, b = two_sites
     assert main(["merge", str(a), str(b), "-o", str(tmp_path / "m.parquet")]) == 0
-    assert "5 rows from 2 files" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # the study the tests run under (tests/conftest.py sets none: the rows say "?")
+    assert "5 rows from 2 files; 1 study: " in out and "(hash " in out and ", 5 rows)" in out
 
 
 def test_merge_names_a_missing_file(two_sites, tmp_path, capsys):
@@ -117,7 +119,18 @@ def test_merged_rows_keep_the_study_that_measured_them(tmp_path, monkeypatch):
         paths.append(tmp_path / f"{study}.parquet")
         write_table("steps", steps_rows(f"run-{study}", 2), paths[-1], provenance("h", [], []))
     monkeypatch.delenv("VIDCARBON_STUDY")
-    merged = merge_tables(paths, tmp_path / "merged.parquet").to_pandas()
+    # the same model and shape under two study hashes: refused, naming both, unless asked
+    with pytest.raises(MergeError) as err:
+        merge_tables(paths, tmp_path / "merged.parquet")
+    assert (
+        "rows of the same model and shape come from different studies (model m, resolution "
+        "144p, frames 8: cpu-toy (hash hash-cpu-toy), paper-opensora-v1.1 (hash "
+        "hash-paper-opensora-v1.1))"
+    ) in str(err.value)
+    assert "--allow-mixed-studies" in str(err.value)
+    assert not (tmp_path / "merged.parquet").exists()
+    merged = merge_tables(paths, tmp_path / "merged.parquet", allow_mixed_studies=True)
+    merged = merged.to_pandas()
     assert merged.groupby("run_id").study.first().to_dict() == {
         "run-cpu-toy": "cpu-toy",
         "run-paper-opensora-v1.1": "paper-opensora-v1.1",

@@ -50,6 +50,11 @@ def _main(argv: list[str] | None) -> int:
         required=True,
         help="the merged file (not one of the inputs, nor the pipeline's own results/ table)",
     )
+    merge.add_argument(
+        "--allow-mixed-studies",
+        action="store_true",
+        help="merge rows of one model and shape from different studies (refused by default)",
+    )
     summary = commands.add_parser(
         "summary", help="cells ok/failed, where the results are, headline findings"
     )
@@ -84,12 +89,21 @@ def _main(argv: list[str] | None) -> int:
     est.add_argument(
         "--runs", type=Path, default=Path("results/runs.parquet"), help="runs table to fit on"
     )
-    est.add_argument("--model", required=True)
-    est.add_argument("--resolution", required=True, help="e.g. 720p")
-    est.add_argument("--duration", type=float, required=True, help="video seconds")
-    est.add_argument("--steps", type=int, required=True)
+    est.add_argument("--model", required=True, help="a model of the runs table, e.g. latte-tiny")
     est.add_argument(
-        "--intensity", default="gas", help="energy source (wind, gas...), g/kWh, or country (FRA)"
+        "--resolution", required=True, help="144p, 240p, 360p, 480p or 720p (Open-Sora's)"
+    )
+    est.add_argument("--duration", type=float, required=True, help="video length, seconds")
+    est.add_argument("--steps", type=int, required=True, help="denoising steps, >= 1")
+    est.add_argument(
+        "--study",
+        help="the study whose rows to fit, when the runs table holds several (a merge)",
+    )
+    est.add_argument(
+        "--intensity",
+        default="gas",
+        help="an energy source (coal, gas, oil, biomass, solar, geothermal, hydro, nuclear, "
+        "wind), a number of g/kWh, or a country's ISO 3166 alpha-3 code (FRA, DEU, USA)",
     )
     est.add_argument(
         "--fps", type=int, help="frames per second (default: the model's, from its runs)"
@@ -97,11 +111,16 @@ def _main(argv: list[str] | None) -> int:
     est.add_argument(
         "--pue",
         type=float,
-        default=defaults.PUE,
-        help=f"power usage effectiveness, >= 1 (default the paper's {defaults.PUE:g})",
+        help="power usage effectiveness, >= 1 (default: the study's, from the carbon.parquet "
+        f"beside --runs; else the paper's {defaults.PUE:g})",
     )
     est.add_argument("--device", help="hardware.yaml entry whose embodied carbon to charge")
-    est.add_argument("--hardware", type=Path, default=Path("config/hardware.yaml"))
+    est.add_argument(
+        "--hardware",
+        type=Path,
+        default=Path("config/hardware.yaml"),
+        help="the hardware file --device is read from",
+    )
     again = commands.add_parser(
         "retry",
         help="make the next run redo the jobs that ended with a status (e.g. oom)",
@@ -137,15 +156,20 @@ def _main(argv: list[str] | None) -> int:
         except VidcarbonError as exc:
             parser.exit(2, f"vidcarbon estimate: {exc}\n")
     if args.command == "merge":
-        from vidcarbon.merge import check_output, merge_tables
+        from vidcarbon.merge import check_output, merge_tables, studies
 
         try:
             check_output(args.inputs, args.output)
-            table = merge_tables(args.inputs, args.output)
+            table = merge_tables(args.inputs, args.output, args.allow_mixed_studies)
         except VidcarbonError as exc:
             parser.exit(2, f"vidcarbon merge: {exc}\n")
         files = f"{len(args.inputs)} file{'s' if len(args.inputs) != 1 else ''}"
-        print(f"{args.output}: {table.num_rows} rows from {files}")
+        found = studies(table)
+        print(
+            f"{args.output}: {table.num_rows} rows from {files}; "
+            f"{len(found)} stud{'y' if len(found) == 1 else 'ies'}: "
+            + ", ".join(f"{name} (hash {hash_}, {n} rows)" for name, hash_, n in found)
+        )
     if args.command == "tables":
         from vidcarbon import tables
 
@@ -201,12 +225,57 @@ def _read_runs(path: Path):
         raise VidcarbonError(f"--runs {path}: not a readable vidcarbon runs table: {exc}") from exc
 
 
+def _one_study(runs, study: str | None, path: Path):
+    """The rows of one study: `study`, or the only one the table holds (a merged table of
+    several must be narrowed with --study, naming them)."""
+    found = sorted(set(runs.study.fillna("?")))
+    if study is not None:
+        if study not in found:
+            raise VidcarbonError(f"--study {study!r} is not in {path}; studies: {', '.join(found)}")
+        return runs[runs.study == study], study
+    if len(set(runs.study_hash.fillna("?"))) > 1:
+        raise VidcarbonError(
+            f"{path} holds rows of several studies ({', '.join(found)}): their settings differ, "
+            "so one law cannot be fitted across them; pick one with --study"
+        )
+    named = [name for name in found if name != "?"]
+    return runs, named[0] if named else None
+
+
+def _study_settings(runs_path: Path, study: str | None) -> dict[str, float]:
+    """PUE and lifetime of `study` from the carbon.parquet beside the runs table, if any."""
+    import pyarrow.parquet as pq
+
+    carbon = runs_path.parent / "carbon.parquet"
+    if not carbon.is_file():
+        return {}
+    table = pq.read_table(carbon, columns=["study", "pue", "lifetime_years"]).to_pandas()
+    if study is not None:
+        table = table[table.study == study]
+    settings = {}
+    for key in ("pue", "lifetime_years"):
+        values = set(table[key].dropna())
+        if len(values) == 1:
+            settings[key] = float(values.pop())
+    return settings
+
+
 def _estimate(args) -> str:
     from vidcarbon.analysis.estimate import check_request, estimate
     from vidcarbon.carbon.embodied import source_table
     from vidcarbon.config import load_hardware
 
-    check_request(args.resolution, args.duration, args.steps, args.fps, args.pue)
+    runs, study = _one_study(_read_runs(args.runs), args.study, args.runs)
+    settings = _study_settings(args.runs, study)
+    carbon_file = args.runs.parent / "carbon.parquet"
+    if args.pue is not None:
+        pue, pue_source = args.pue, "--pue"
+    elif "pue" in settings:
+        pue, pue_source = settings["pue"], f"the study's, from {carbon_file}"
+    else:
+        pue, pue_source = defaults.PUE, f"the paper's: no {carbon_file} with one PUE"
+    lifetime_years = settings.get("lifetime_years", defaults.LIFETIME_YEARS)
+    check_request(args.resolution, args.duration, args.steps, args.fps, pue)
     embodied_g, sources = None, []
     if args.device:
         devices = load_hardware(args.hardware)
@@ -219,15 +288,16 @@ def _estimate(args) -> str:
         sources = source_table(args.device, devices)  # ACT's model first: the headline
         embodied_g = sources[0]["embodied_g"]
     e = estimate(
-        _read_runs(args.runs),
+        runs,
         args.model,
         args.resolution,
         args.duration,
         args.steps,
         args.intensity,
         fps=args.fps,
-        pue=args.pue,
+        pue=pue,
         embodied_g=embodied_g,
+        lifetime_years=lifetime_years,
         sources=sources,
     )
 
@@ -238,16 +308,16 @@ def _estimate(args) -> str:
     lines = [
         f"{args.model}, {args.resolution} ({e.height}x{e.width} pixels, {e.size_source}), "
         f"{args.duration:g} s at {e.fps} fps = {e.frames} frames, {args.steps} steps "
-        f"(laws fitted on {e.n} cells, R² {e.r2:.3f})",
+        f"(laws fitted on {e.n} cells of study {study or 'unnamed'}, R² {e.r2:.3f})",
         f"  energy        {band(e.energy_j, 'Wh', 1 / 3600)}",
         f"  time          {band(e.duration_s, 's')}",
         f"  operational   {band(e.operational_g, 'g CO2e')}  at {e.scenario.name} "
-        f"({e.scenario.intensity_g_per_kwh:g} g/kWh), PUE {args.pue:g}",
+        f"({e.scenario.intensity_g_per_kwh:g} g/kWh), PUE {pue:g} ({pue_source})",
     ]
     if e.embodied_g:
         lines.append(
             f"  embodied      {band(e.embodied_g, 'g CO2e')}  of {args.device}, "
-            f"{defaults.LIFETIME_YEARS:g} y (ACT's model, the headline)"
+            f"{lifetime_years:g} y (ACT's model, the headline)"
         )
         lines.append(
             "  by embodied source (break-even: the grid intensity below which embodied "

@@ -42,12 +42,45 @@ def check_output(paths: list[str | Path], out: str | Path, workdir: str | Path =
         )
 
 
-def merge_tables(paths: list[str | Path], out: str | Path) -> pa.Table:
+# what names a measured configuration's rows across studies: the model and the shape
+MIXABLE_KEYS = ("model", "llm", "resolution", "frames")
+
+
+def studies(table: pa.Table) -> list[tuple[str, str, int]]:
+    """(study, study_hash, rows) of every study in `table`, in order of first appearance."""
+    counts: dict[tuple[str, str], int] = {}
+    for row in table.select(["study", "study_hash"]).to_pylist():
+        key = (row["study"] or "?", row["study_hash"] or "?")
+        counts[key] = counts.get(key, 0) + 1
+    return [(name, hash_, n) for (name, hash_), n in counts.items()]
+
+
+def mixed_studies(table: pa.Table) -> list[str]:
+    """Each model and shape whose rows come from more than one study hash, described."""
+    keys = [k for k in MIXABLE_KEYS if k in table.column_names]
+    if not keys or table.num_rows == 0:
+        return []
+    found: dict[tuple, set[tuple[str, str]]] = {}
+    for row in table.select([*keys, "study", "study_hash"]).to_pylist():
+        found.setdefault(tuple(row[k] for k in keys), set()).add((row["study"], row["study_hash"]))
+    return [
+        f"{', '.join(f'{k} {v}' for k, v in zip(keys, group, strict=True))}: "
+        + ", ".join(f"{name} (hash {hash_})" for name, hash_ in sorted(both))
+        for group, both in sorted(found.items(), key=str)
+        if len(both) > 1
+    ]
+
+
+def merge_tables(
+    paths: list[str | Path], out: str | Path, allow_mixed_studies: bool = False
+) -> pa.Table:
     """Concatenate files of one table, keeping the first of rows with the same identity.
 
     Refuses missing files, files of different tables or schema versions, and files whose
-    columns were altered (SchemaMismatch, naming the file and the columns). The output's
-    metadata lists every source file's provenance under `vidcarbon.sources`.
+    columns were altered (SchemaMismatch, naming the file and the columns), and, unless
+    `allow_mixed_studies`, rows of one model and shape measured under different study hashes
+    (MergeError naming them: their settings differ, so their figures may not compare). The
+    output's metadata lists every source file's provenance under `vidcarbon.sources`.
     """
     if not paths:
         raise ValueError("give at least one table to merge")
@@ -69,6 +102,16 @@ def merge_tables(paths: list[str | Path], out: str | Path) -> pa.Table:
         sources.append({"path": str(path), "rows": tables[-1].num_rows, **meta})
     merged = pa.concat_tables([t.replace_schema_metadata(None) for t in tables])
     merged = _first_of_each(merged, IDENTITY.get(name, merged.column_names))
+    mixed = mixed_studies(merged)
+    if mixed and not allow_mixed_studies:
+        shown = "; ".join(mixed[:3]) + (f"; and {len(mixed) - 3} more" if len(mixed) > 3 else "")
+        raise MergeError(
+            f"rows of the same model and shape come from different studies ({shown}): a study "
+            "hash covers the device, fps, models, grid and measurement settings, so their "
+            "figures may not be comparable. Merge one study at a time, or pass "
+            "--allow-mixed-studies to merge them anyway (every row keeps its study and "
+            "study_hash columns)"
+        )
 
     def union(key: str) -> list[str]:
         return sorted({v for s in sources for v in json.loads(s.get(key, "[]"))})

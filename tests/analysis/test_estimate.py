@@ -21,12 +21,12 @@ def measured_runs():
     return runs
 
 
-def write_runs(runs, path):
+def write_runs(runs, path, prefix=""):
     rows = []
     for i, r in enumerate(runs.to_dict("records")):
         row = {name: None for name in RUNS.names}
         row.update({k: v for k, v in r.items() if k in RUNS.names})
-        row.update(run_id=f"r{i}", cell_id=f"c{i}", prompt_id="p0123456789", seed=0)
+        row.update(run_id=f"{prefix}r{i}", cell_id=f"c{i}", prompt_id="p0123456789", seed=0)
         rows.append(row)
     write_table("runs", rows, path, provenance("h", [], []))
     return path
@@ -75,7 +75,7 @@ def test_estimate_refuses_what_it_cannot_fit():
         estimate(runs, "x", "240p", 2.0, 8, "gas")
     with pytest.raises(ConfigError, match="allowed: 144p"):
         estimate(runs, "m", "999p", 2.0, 8, "gas")
-    with pytest.raises(ConfigError, match="unknown"):
+    with pytest.raises(ConfigError, match="'peat' is none of: an energy source"):
         estimate(runs, "m", "240p", 2.0, 8, "peat")
 
 
@@ -94,6 +94,12 @@ ARGS = ["--model", "m", "--resolution", "240p", "--duration", "2", "--steps", "8
         (["--pue", "0.5"], "--pue 0.5 is not allowed; allowed: >= 1"),
         (["--pue", "nan"], "--pue nan is not allowed; allowed: >= 1"),
         (["--runs", "/missing.parquet"], "--runs /missing.parquet: no such file; run the"),
+        (
+            ["--intensity", "germany"],
+            "--intensity 'germany' is none of: an energy source (coal, gas,",
+        ),
+        (["--intensity", "germany"], "alpha-3 code in capitals (e.g. FRA, DEU, USA"),
+        (["--intensity", "NARNIA"], "NARNIA"),
     ],
 )
 def test_estimate_command_refuses_impossible_input(tmp_path, capsys, flags, message):
@@ -147,3 +153,53 @@ def test_estimate_gives_the_breakeven_intensity_of_every_embodied_source(tmp_pat
     with pytest.raises(SystemExit):
         main(["estimate", "--runs", str(path), *args, "--device", "dgx-a100"])
     assert "--device 'dgx-a100' is not a gpu or cpu entry" in capsys.readouterr().err
+
+
+def carbon_beside(runs_path, pue, lifetime_years=5.0, study=None):
+    """A carbon.parquet beside `runs_path` with the study's settings (the columns estimate
+    reads)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"study": [study], "pue": [pue], "lifetime_years": [lifetime_years]})
+    pq.write_table(table, runs_path.parent / "carbon.parquet")
+
+
+ONE = ["--model", "m", "--resolution", "240p", "--duration", "2", "--steps", "8"]
+
+
+def operational_g(out: str) -> float:
+    return float(re.search(r"operational\s+([0-9.e+-]+) g CO2e", out)[1])
+
+
+def test_estimate_uses_the_studys_pue_and_says_where_it_came_from(tmp_path, capsys):
+    path = write_runs(measured_runs(), tmp_path / "runs.parquet")
+    assert main(["estimate", "--runs", str(path), *ONE]) == 0
+    paper = capsys.readouterr().out
+    assert f"PUE 1.2 (the paper's: no {tmp_path / 'carbon.parquet'} with one PUE)" in paper
+    carbon_beside(path, pue=1.5)
+    assert main(["estimate", "--runs", str(path), *ONE]) == 0
+    study = capsys.readouterr().out
+    assert f"PUE 1.5 (the study's, from {tmp_path / 'carbon.parquet'})" in study
+    assert operational_g(study) == pytest.approx(operational_g(paper) * 1.5 / 1.2, rel=1e-3)
+    assert main(["estimate", "--runs", str(path), *ONE, "--pue", "1.1"]) == 0
+    assert "PUE 1.1 (--pue)" in capsys.readouterr().out
+
+
+def test_estimate_refuses_a_table_of_several_studies_unless_one_is_named(
+    tmp_path, capsys, monkeypatch
+):
+    from vidcarbon.merge import merge_tables
+
+    paths = []
+    for study in ("cpu-toy", "site-b-toy"):
+        monkeypatch.setenv("VIDCARBON_STUDY", study)
+        monkeypatch.setenv("VIDCARBON_STUDY_HASH", f"hash-{study}")
+        paths.append(write_runs(measured_runs(), tmp_path / f"{study}.parquet", prefix=study))
+    merged = tmp_path / "merged" / "runs.parquet"
+    merge_tables(paths, merged, allow_mixed_studies=True)
+    with pytest.raises(SystemExit):
+        main(["estimate", "--runs", str(merged), *ONE])
+    assert "holds rows of several studies (cpu-toy, site-b-toy)" in capsys.readouterr().err
+    assert main(["estimate", "--runs", str(merged), *ONE, "--study", "site-b-toy"]) == 0
+    assert "cells of study site-b-toy" in capsys.readouterr().out

@@ -15,7 +15,7 @@ from vidcarbon.carbon.accounting import (
     breakeven_intensity_g_per_kwh,
     embodied_share_g,
 )
-from vidcarbon.carbon.intensity import Scenario, resolve_scenario
+from vidcarbon.carbon.intensity import Scenario, act_tables, resolve_scenario
 from vidcarbon.errors import ConfigError
 from vidcarbon.grid import RESOLUTIONS
 from vidcarbon.laws import CarbonRates, Interval, fit_model, usable_cells
@@ -58,7 +58,17 @@ def intensity_scenario(intensity: str) -> Scenario:
         spec = {"intensity_g_per_kwh": float(intensity)}
     except ValueError:
         spec = {"country": intensity} if intensity.isupper() else {"source": intensity}
-    return resolve_scenario(spec, key="--intensity")
+    try:
+        return resolve_scenario(spec, key="--intensity")
+    except ConfigError as exc:
+        if "source" not in spec:
+            raise
+        sources = ", ".join(act_tables()["intensity_by_source_g_per_kwh"])
+        raise ConfigError(
+            f"--intensity {intensity!r} is none of: an energy source ({sources}), a number of "
+            "g CO2e/kWh (e.g. 250), or a country's ISO 3166 alpha-3 code in capitals (e.g. "
+            "FRA, DEU, USA: the yearly grid mean from the shipped table)"
+        ) from exc
 
 
 def check_request(
