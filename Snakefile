@@ -7,6 +7,7 @@ from pathlib import Path
 from vidcarbon.cluster import batch_step_local_rules, export_source
 from vidcarbon.config import (
     DEFAULT_CONFIG,
+    GRID_REFERENCES_FILE,
     in_workdir,
     prepare_config,
     read_config_file,
@@ -31,7 +32,11 @@ report: "workflow/report/workflow.rst"
 
 
 STUDY, PICKED = prepare_config(
-    config, CONFIG_FILES, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+    config,
+    CONFIG_FILES,
+    Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
+    GRID_REFERENCES_FILE,
+    record=not (workflow.dryrun or workflow.remote_exec),
 )
 print(STUDY.describe(config), file=sys.stderr)
 if not workflow.remote_exec and (replaced := replaced_study(STUDY)):

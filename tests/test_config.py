@@ -1,4 +1,5 @@
 import copy
+import json
 
 import pytest
 import yaml
@@ -198,7 +199,7 @@ def test_settings_naming_grid_values_follow_a_narrowed_grid(config):
         "analysis.reference_resolution = 144p",
         "carbon.credits.reference_resolution = 144p",
         "carbon.credits.reference_duration_s = 0.5",
-        "carbon.credits.reference_steps = 2",
+        "carbon.credits.reference_steps = 1",  # the middle of 1, 2 (the lower)
     ]
     assert config["analysis"]["reference_resolution"] == "144p"
     assert carbon_settings(config).credits["reference"]["frames"] == 4
@@ -211,8 +212,35 @@ def test_settings_naming_grid_values_follow_a_narrowed_grid(config):
         resolve_grid_references(config)
     assert str(err.value) == (
         "config key 'carbon.credits.reference_steps': 40 is not in the grid (grid.steps: 1, 2); "
-        "pick one of those, or remove the key to use the largest"
+        "pick one of those, or remove the key to use 100 if in the grid, else the first run's "
+        "pick, else the middle"
     )
+
+
+def test_a_picked_reference_stays_put_when_the_grid_grows(config, tmp_path):
+    recorded = tmp_path / "results" / "grid_references.json"
+    config["grid"]["steps"] = [4, 8, 16]
+    validate_config(config, SCHEMA)
+    resolve_grid_references(copy.deepcopy(config), recorded, record=False)  # a dry run
+    assert not recorded.exists()
+    first = copy.deepcopy(config)
+    resolve_grid_references(first, recorded, record=True)
+    assert first["carbon"]["credits"]["reference_steps"] == 8  # the middle of the first run
+    assert json.loads(recorded.read_text())["carbon.credits.reference_steps"] == 8
+    grown = copy.deepcopy(config)
+    grown["grid"]["steps"] = [4, 8, 16, 24, 32]  # the middle is now 16
+    picked = resolve_grid_references(grown, recorded, record=True)
+    assert grown["carbon"]["credits"]["reference_steps"] == 8
+    assert f"carbon.credits.reference_steps = 8 (kept from {recorded})" in picked
+    # the paper's setting wins whenever it is measured; a value gone from the grid is re-picked
+    paper = copy.deepcopy(config)
+    paper["grid"]["steps"] = [16, 50, 100]
+    resolve_grid_references(paper, recorded, record=False)
+    assert paper["carbon"]["credits"]["reference_steps"] == 100
+    narrowed = copy.deepcopy(config)
+    narrowed["grid"]["steps"] = [16, 32, 64]
+    resolve_grid_references(narrowed, recorded, record=False)
+    assert narrowed["carbon"]["credits"]["reference_steps"] == 32
 
 
 def test_the_study_hash_covers_what_defines_measured_rows(config):

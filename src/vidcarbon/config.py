@@ -170,17 +170,28 @@ def _duration_problems(durations_s: list[float], fps: int) -> list[str]:
 
 # Settings that name a grid value: key -> (grid list, preferred value when unset, and the pick
 # when the grid lacks it). A narrowed grid thus keeps working; an explicit value must be in it.
+# The preferred values are the paper's: 240p and 2 s for RQ3 and the credits, and Open-Sora's
+# default of 100 denoising steps.
 GRID_REFERENCES = {
     "analysis.reference_resolution": ("resolutions", "240p", "the first"),
     "carbon.credits.reference_resolution": ("resolutions", "240p", "the first"),
     "carbon.credits.reference_duration_s": ("durations_s", 2, "the shortest"),
-    "carbon.credits.reference_steps": ("steps", None, "the largest"),
+    "carbon.credits.reference_steps": ("steps", 100, "the middle"),
 }
-_PICK = {"the first": lambda values: values[0], "the shortest": min, "the largest": max}
+_PICK = {
+    "the first": lambda values: values[0],
+    "the shortest": min,
+    "the middle": lambda values: sorted(values)[(len(values) - 1) // 2],
+}
+# A picked value stays put while it is in the grid: the first run records its picks here, so
+# that adding a grid value never changes what credits and charts are relative to.
+GRID_REFERENCES_FILE = Path("results/grid_references.json")
 
 
-def grid_reference(config: dict, key: str) -> tuple[Any, bool]:
-    """The value of the setting `key` of GRID_REFERENCES, and whether it was picked (unset)."""
+def grid_reference(config: dict, key: str, recorded: Any = None) -> tuple[Any, bool]:
+    """The value of the setting `key` of GRID_REFERENCES, and whether it was picked (unset):
+    the preferred value if in the grid, else `recorded` (an earlier run's pick) if in the
+    grid, else the rule's pick."""
     grid_key, preferred, otherwise = GRID_REFERENCES[key]
     *parents, leaf = key.split(".")
     section = config
@@ -188,29 +199,47 @@ def grid_reference(config: dict, key: str) -> tuple[Any, bool]:
         section = section.get(parent) or {}
     value, allowed = section.get(leaf), config["grid"][grid_key]
     if value is None:
-        return (preferred if preferred in allowed else _PICK[otherwise](allowed)), True
+        for candidate in (preferred, recorded):
+            if candidate is not None and candidate in allowed:
+                return candidate, True
+        return _PICK[otherwise](allowed), True
     if value not in allowed:
         default = f"{preferred} if in the grid, else " if preferred is not None else ""
         raise ConfigError(
             f"config key '{key}': {value!r} is not in the grid (grid.{grid_key}: "
             f"{', '.join(map(str, allowed))}); pick one of those, or remove the key to use "
-            f"{default}{otherwise}"
+            f"{default}the first run's pick, else {otherwise}"
         )
     return value, False
 
 
-def resolve_grid_references(config: dict) -> list[str]:
-    """Fill the unset GRID_REFERENCES settings in place; 'key = value' for each one picked."""
-    picked = []
+def resolve_grid_references(
+    config: dict, recorded_path: Path | None = None, record: bool = False
+) -> list[str]:
+    """Fill the unset GRID_REFERENCES settings in place; 'key = value' for each one picked.
+
+    `recorded_path`: earlier picks (GRID_REFERENCES_FILE), kept while in the grid; `record`:
+    write this run's picks there (a real run, not a dry run or a check)."""
+    recorded = {}
+    if recorded_path is not None and recorded_path.is_file():
+        recorded = json.loads(recorded_path.read_text())
+    picked, picks = [], {}
     for key in GRID_REFERENCES:
-        value, was_picked = grid_reference(config, key)
+        value, was_picked = grid_reference(config, key, recorded.get(key))
         *parents, leaf = key.split(".")
         section = config
         for parent in parents:
             section = section.setdefault(parent, {})
         section[leaf] = value
         if was_picked:
-            picked.append(f"{key} = {value}")
+            kept = recorded.get(key) == value and GRID_REFERENCES[key][1] != value
+            picked.append(f"{key} = {value}" + (f" (kept from {recorded_path})" if kept else ""))
+            picks[key] = value
+    if record and recorded_path is not None and picks and {**recorded, **picks} != recorded:
+        recorded_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = recorded_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**recorded, **picks}, indent=1) + "\n")
+        tmp.replace(recorded_path)
     return picked
 
 
@@ -274,12 +303,17 @@ def study_of(config: dict, files: list[str], prompts: list[Prompt]) -> Study:
 
 
 def prepare_config(
-    config: dict, files: list[str], schema_path: str | Path
+    config: dict,
+    files: list[str],
+    schema_path: str | Path,
+    recorded_path: Path | None = None,
+    record: bool = False,
 ) -> tuple[Study, list[str]]:
     """What the Snakefile checks and fills before planning: validation with defaults, the
-    grid references; returns the study and the references picked. Raises ConfigError."""
+    grid references (`resolve_grid_references`); returns the study and the references
+    picked. Raises ConfigError."""
     validate_config(config, schema_path)
-    picked = resolve_grid_references(config)
+    picked = resolve_grid_references(config, recorded_path, record)
     study = study_of(config, files, load_prompts(config))
     return study, picked
 
@@ -296,7 +330,7 @@ def check_config_file(path: str | Path) -> str:
     if not schema.is_file():
         raise ConfigError(f"{schema} not found: run this from the repository root")
     config = read_config_file(path)
-    study, picked = prepare_config(config, [str(path)], schema)
+    study, picked = prepare_config(config, [str(path)], schema, GRID_REFERENCES_FILE)
     carbon_settings(config)
     lines = [study.describe(config)]
     if picked:
