@@ -61,6 +61,13 @@ def test_summary_counts_names_failures_with_a_retry_and_gives_headlines(tmp_path
         "    embodied share under gas: 0.745 % [no interval] (latte-tiny; paper linear): "
         "does not hold",
     ]
+    # with more claims than lines, those with an interval come first
+    findings = [finding(f"one-cell claim {i}", "inconclusive", 2.0, unit="ratio") for i in range(3)]
+    findings.append(finding("fitted claim", "holds", 1.01, ci=(0.99, 1.03)))
+    write_table("findings", findings, tmp_path / "findings.parquet", meta)
+    lines = summarise(tmp_path).splitlines()
+    assert lines[-3].startswith("    fitted claim: exponent 1.01 [95 % CI 0.99 .. 1.03]")
+    assert lines[-1].startswith("    one-cell claim 1: 2x [no interval]")
     # a folder without a report or charts (a run that stopped early) points to neither
     assert f"  no report yet (make run ends with it); tables {tmp_path}/*.parquet" in "\n".join(
         lines

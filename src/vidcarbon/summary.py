@@ -76,10 +76,14 @@ def _number(value: float, unit: str | None) -> str:
 
 
 def headline_findings(path: str | Path, limit: int = HEADLINES) -> list[str]:
-    """The first `limit` claims of the paper that the run could check, with their verdicts:
-    the figure with its unit and, where there is one, its interval."""
+    """`limit` claims of the paper that the run could check, with their verdicts: those with
+    an interval first (a claim on one cell cannot hold or fail), each figure with its unit
+    and, where there is one, its interval."""
     rows = pq.read_table(path).to_pandas()
-    claims = rows[(rows.kind == "claim") & (rows.verdict != "not measured")].head(limit)
+    claims = rows[(rows.kind == "claim") & (rows.verdict != "not measured")]
+    if "ci_low" in claims:  # the informative ones first: a figure with an interval
+        claims = claims.assign(_open=claims.ci_low.isna()).sort_values("_open", kind="stable")
+    claims = claims.head(limit)
     lines = []
     for row in claims.itertuples():
         unit = getattr(row, "unit", None)
