@@ -306,6 +306,10 @@ def test_markdown_writes_the_band_beside_each_verdict_and_warns_about_estimates(
     assert "| m | video | energy_j | 1.000 [1.000, 1.000] |" in markdown
     page = markdown_to_html(markdown)
     assert page.count("<table>") == 2 and "<b>holds</b>" in page and "<th>verdict</th>" in page
+    # the claim list names each claim in italics, never with literal asterisks
+    page = markdown_to_html("- *energy linear in steps*: RQ4; **holds** at 2 x 3")
+    assert "<li><i>energy linear in steps</i>: RQ4; <b>holds</b> at 2 x 3</li>" in page
+    assert "*" not in page
 
 
 A100_SOURCES = source_table("a100-80gb", load_hardware(REPO / "config" / "hardware.yaml"))

@@ -7,6 +7,7 @@ import altair as alt
 import pandas as pd
 
 from vidcarbon.analysis.render import no_data
+from vidcarbon.grid import RESOLUTIONS
 
 
 def credits_chart(credits: pd.DataFrame) -> alt.TopLevelMixin:
@@ -30,9 +31,13 @@ def credits_chart(credits: pd.DataFrame) -> alt.TopLevelMixin:
     long["period"] = long.period.map(
         {"credits": "mean intensity", "low_intensity_credits": "low-intensity hours"}
     )
+    # rows in size order (resolution by pixels, then frames), not as text ("16" before "4")
+    pixels = {name: h * w for name, (h, w) in RESOLUTIONS.items()}
+    order = rows.assign(_pixels=rows.resolution.map(pixels).fillna(0))
+    order = order.sort_values(["_pixels", "resolution", "frames"]).configuration.unique()
     base = alt.Chart(long).encode(
-        x=alt.X("steps:O", title="denoising steps"),
-        y=alt.Y("configuration:N", title=None),
+        x=alt.X("steps:O", title="denoising steps", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("configuration:N", title=None, sort=list(order)),
     )
     heat = base.mark_rect().encode(
         color=alt.Color("credit:Q", scale=alt.Scale(scheme="oranges"), title="credits"),

@@ -79,12 +79,14 @@ def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> al
     )
     order = list(rows.sort_values("carbon_per_request_g").label)
 
-    def panel(column: str, what: str) -> alt.Chart:
+    def panel(column: str, what: str, labels: bool) -> alt.Chart:
+        # the row labels once, on the left panel: the right one shares its rows
+        axis = alt.Axis(labelLimit=360) if labels else alt.Axis(labels=False, ticks=False)
         return (
             alt.Chart(rows)
             .mark_point(filled=True, size=90)  # a dot plot: bars have no zero on a log scale
             .encode(
-                y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360)),
+                y=alt.Y("label:N", sort=order, title=None, axis=axis),
                 x=alt.X(
                     f"{column}:Q",
                     scale=alt.Scale(type="log", nice=False, padding=12),
@@ -105,8 +107,8 @@ def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> al
             .properties(width=260, height=alt.Step(14))
         )
 
-    per_request = panel("carbon_per_request_g", "g CO2e per request (log scale)")
-    per_unit = panel("carbon_per_unit_g", "g CO2e per unit: token, image, frame (log scale)")
+    per_request = panel("carbon_per_request_g", "g CO2e per request (log scale)", True)
+    per_unit = panel("carbon_per_unit_g", "g CO2e per unit: token, image, frame (log scale)", False)
     first = rows.iloc[0]
     subtitle = [
         "operational carbon at "
@@ -114,9 +116,16 @@ def request_and_unit_chart(comparison: pd.DataFrame | None, scenario: str) -> al
         "together, with the mean answer length",
         video_words,
     ]
-    return alt.hconcat(per_request, per_unit).properties(
-        title=alt.TitleParams(
-            f"{title}: carbon per request and per output unit", subtitle=subtitle, anchor="start"
+    heading = f"Video vs image vs text at {first.intensity_g_per_kwh:g} g/kWh"
+    return (
+        alt.hconcat(per_request, per_unit, spacing=12)
+        .resolve_scale(y="shared")
+        .properties(
+            title=alt.TitleParams(
+                f"{heading}: carbon per request and per output unit",
+                subtitle=subtitle,
+                anchor="start",
+            )
         )
     )
 

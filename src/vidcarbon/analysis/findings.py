@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -851,6 +852,7 @@ def markdown_to_html(markdown: str, title: str = "Findings") -> str:
         text = html.escape(text)
         parts = text.split("**")
         text = "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+        text = re.sub(r"\*([^*\s][^*]*)\*", r"<i>\1</i>", text)  # *claim name*
         parts = text.split("`")
         return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 

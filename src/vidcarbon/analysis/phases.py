@@ -41,7 +41,7 @@ def phase_share_chart(runs: pd.DataFrame) -> alt.TopLevelMixin:
         alt.Chart(shares)
         .mark_bar()
         .encode(
-            x=alt.X("steps:O", title="denoising steps"),
+            x=alt.X("steps:O", title="denoising steps", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("share:Q", title="share of the video's energy", axis=alt.Axis(format="%")),
             color=alt.Color("phase:N", sort=list(PHASES), title="phase"),
             order=alt.Order("phase_order:Q"),

@@ -9,6 +9,14 @@ import pandas as pd
 from vidcarbon.analysis.render import no_data
 
 PHASE_ORDER = ["load", "warmup", "encode", "denoise", "decode", "other"]
+# Vega's pastel1 colours, one per phase, whichever phases a trace has
+PHASE_COLORS = {
+    "load": "#fbb4ae",
+    "warmup": "#b3cde3",
+    "encode": "#ccebc5",
+    "denoise": "#decbe4",
+    "decode": "#fed9a6",
+}
 # Ramps are changes of the power averaged over this window, per second. Finer windows measure
 # the sampler and the sensor rather than the device: NVML's board power is itself an average
 # over about a second on recent NVIDIA drivers (nvidia-smi --help-query-gpu, power.draw.average).
@@ -128,16 +136,22 @@ def trace_chart(
         .agg(start_s=("t_s", "min"), end_s=("t_s", "max"))
         .query("phase != 'other'")
     )
+    # the legend lists the phases drawn, each in its own colour in every chart
+    shown = [p for p in PHASE_ORDER if p in set(spans.phase)]
     shade = (
         alt.Chart(spans)
         .mark_rect(opacity=0.3)
         .encode(
-            x=alt.X("start_s:Q", title="time since the prompt's encode job began (s)"),
+            x=alt.X(
+                "start_s:Q",
+                title="time since the prompt's encode job began (s)",
+                axis=alt.Axis(labelOverlap="greedy", labelFlush=True),
+            ),
             x2="end_s:Q",
             color=alt.Color(
                 "phase:N",
                 sort=PHASE_ORDER,
-                scale=alt.Scale(domain=PHASE_ORDER[:-1], scheme="pastel1"),
+                scale=alt.Scale(domain=shown, range=[PHASE_COLORS[p] for p in shown]),
                 title="phase (shading)",
             ),
         )

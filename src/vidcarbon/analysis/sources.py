@@ -191,13 +191,25 @@ def source_chart(
     if table.empty:
         return no_data(TITLE, "no energy-source scenario or no successful cell")
     device = carbon.embodied_device.iloc[0]
+    several = "mean of" in label
+    estimated = sorted(
+        {c for v in carbon.get("estimated_components", pd.Series(dtype=str)).dropna()
+         for c in str(v).split(",") if c}
+    )  # fmt: skip
     measured = _bars(table, "carbon per video (g CO2e)").properties(
         title=alt.TitleParams(
             TITLE,
             subtitle=[
-                f"cells: {label} (the most expensive at {reference_resolution}); embodied "
-                f"carbon of {device}",
-                "label: embodied share of the total (mean over cells); act is the headline",
+                f"cells: {label} (the most expensive configuration at "
+                f"{reference_resolution}); embodied carbon of {device}"
+                + (
+                    f"; {', '.join(c.upper() for c in estimated)} energy estimated (no counter)"
+                    if estimated
+                    else ""
+                ),
+                "label: embodied share of the total"
+                + (" (mean over the cells)" if several else "")
+                + "; act is the headline",
             ],
             anchor="start",
         ),
