@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 
 from vidcarbon.locks import live_snakemakes, unlock_if_stale
 
@@ -31,6 +32,10 @@ def test_a_lock_held_by_a_live_snakemake_is_kept(tmp_path):
     fake.chmod(0o755)
     proc = subprocess.Popen([str(fake), "--cores", "all"], cwd=tmp_path)
     try:
+        # until the kernel shows its command line (a loaded machine takes a while to exec)
+        deadline = time.monotonic() + 20
+        while not live_snakemakes(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert [pid for pid, _ in live_snakemakes(tmp_path)] == [proc.pid]
         free, message = unlock_if_stale(tmp_path)
         assert not free
