@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vidcarbon import defaults
 from vidcarbon.errors import VidcarbonError
+from vidcarbon.grid import BASELINE
 
 # Each command imports what it needs when it runs: `make run` calls several of them, and
 # pyarrow, pandas and jsonschema cost a second of CPU each time.
@@ -73,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=defaults.PUE,
         help=f"power usage effectiveness, >= 1 (default the paper's {defaults.PUE:g})",
+    )
+    est.add_argument(
+        "--lever",
+        default=BASELINE,
+        help="lever (config levers.variants) whose cells the law is fitted on (default: none, "
+        "the model as configured)",
     )
     est.add_argument("--device", help="hardware.yaml entry whose embodied carbon to charge")
     est.add_argument("--hardware", type=Path, default=Path("config/hardware.yaml"))
@@ -198,6 +205,7 @@ def _estimate(args) -> str:
         fps=args.fps,
         pue=args.pue,
         embodied_g=embodied_g,
+        lever=args.lever,
     )
 
     def band(interval, unit, scale=1.0):
@@ -206,8 +214,17 @@ def _estimate(args) -> str:
 
     lines = [
         f"{args.model}, {args.resolution} ({e.height}x{e.width} pixels, {e.size_source}), "
-        f"{args.duration:g} s at {e.fps} fps = {e.frames} frames, {args.steps} steps "
-        f"(laws fitted on {e.n} cells, R² {e.r2:.3f})",
+        f"{args.duration:g} s at {e.fps} fps = {e.frames} frames, {args.steps} steps, "
+        f"lever {args.lever} (laws fitted on {e.n} baseline cells, R² {e.r2:.3f})",
+        *(
+            [
+                f"  lever {args.lever}: the baseline law x {e.lever_ratio:.3g}, its energy "
+                f"ratio to its baseline cells (mean over {e.lever_cells} cells; time by its "
+                "own ratio)"
+            ]
+            if e.lever_cells
+            else []
+        ),
         f"  energy        {band(e.energy_j, 'Wh', 1 / 3600)}",
         f"  time          {band(e.duration_s, 's')}",
         f"  operational   {band(e.operational_g, 'g CO2e')}  at {e.scenario.name} "

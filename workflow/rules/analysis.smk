@@ -33,6 +33,7 @@ rule findings:
         runs=rules.collect.output.runs,
         carbon=rules.carbon.output.carbon,
         flops=rules.count_flops.output.flops,
+        levers=rules.levers.output.levers,
     output:
         findings="results/findings.parquet",
         efficiency="results/efficiency.parquet",
@@ -49,8 +50,14 @@ rule findings:
         "../../envs/analysis.yaml"
     params:
         reference_resolution=config["analysis"]["reference_resolution"],
+        scenario=config["analysis"]["scenario"],
+        fidelity_floor_ssim=config["analysis"]["fidelity_floor_ssim"],
         gpu_peaks_tflops=gpu_peaks(vc.load_hardware(config["hardware"])),
-        config_hash=vc.config_hash(config["analysis"]["reference_resolution"]),
+        config_hash=vc.config_hash(
+            config["analysis"]["reference_resolution"],
+            config["analysis"]["scenario"],
+            config["analysis"]["fidelity_floor_ssim"],
+        ),
     script:
         "../scripts/findings.py"
 
@@ -66,6 +73,7 @@ CHART_INPUTS = {
     "credits": rules.carbon.output.credits,
     "traces": rules.collect.output.traces,
     "idle": rules.collect.input.idle,
+    "levers": rules.levers.output.levers,
 }
 CHART_SETTINGS = {
     "reference_resolution": config["analysis"]["reference_resolution"],
@@ -75,6 +83,7 @@ CHART_SETTINGS = {
         name for name, entry in config["models"].items() if random_weights(entry)
     ],
     "comparison_scenario": next(iter(COMPARISON["intensities_g_per_kwh"])),
+    "fidelity_floor_ssim": config["analysis"]["fidelity_floor_ssim"],
 }
 
 

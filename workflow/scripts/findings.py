@@ -8,8 +8,11 @@ with logged(snakemake.log[0]):
         flops_path=snakemake.input.flops,
         comparison_path=snakemake.input.get("comparison"),
         llm_path=snakemake.input.get("llm"),
+        levers_path=snakemake.input.levers,
         outputs=dict(snakemake.output.items()),
         reference_resolution=snakemake.params.reference_resolution,
+        scenario=snakemake.params.scenario,
+        fidelity_floor_ssim=snakemake.params.fidelity_floor_ssim,
         gpu_peaks_tflops=snakemake.params.gpu_peaks_tflops,
         config_hash=snakemake.params.config_hash,
     )
