@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The GPU check: the real pipeline on one CUDA GPU in six minutes (docs/benchmarks.md).
+# The GPU check: a pre-flight, then the real pipeline on one CUDA GPU in at most 7.5 minutes
+# (docs/benchmarks.md). Exit status 0: every required part came back; 1: one did not; 2: the
+# pre-flight failed.
 #
 #   bash benchmarks/gpu_check.sh --out DIR        on a GPU machine without network: installs
 #                                                 the wheels in .whl/ (benchmarks/
 #                                                 gpu_check_wheels.sh) into a throw-away target
 #   bash benchmarks/gpu_check.sh --cpu --out DIR  the same parts with tiny models on this CPU
 #   bash benchmarks/gpu_check.sh --dry-run        each part's DAG only (snakemake -n)
+#   bash benchmarks/gpu_check.sh --preflight      the pre-flight alone (60 s at most)
 #
 # Other options: python3 benchmarks/gpu_check.py --help. PYTHON picks the interpreter
 # (default: .venv/bin/python with --cpu or --dry-run where it exists, else python3).

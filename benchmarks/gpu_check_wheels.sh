@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Download exactly the wheels of benchmarks/gpu_check_wheels.txt for the GPU machine (CPython
 # 3.12, x86-64 manylinux) into .whl/, and print their size and the working tree's, which
-# travel together (limit 64 MiB). Needs pip and PyPI.
+# travel together (limit 64 MiB; the wheels at most 56 MiB), and check that the set is closed
+# (benchmarks/gpu_check_wheel_closure.py). Needs pip and PyPI.
 #   bash benchmarks/gpu_check_wheels.sh [--python-version 3.12] [--dest .whl]
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,3 +37,10 @@ tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 du -cb 2>
 mib() { echo "$1" | awk '{printf "%.1f MiB", $1 / 1048576}'; }
 echo "$got wheels: $(mib "$wheels"); working tree: $(mib "$tree");" \
   "together: $(mib $((wheels + tree))) of 64 MiB"
+# the results come back through the same 64 MiB: the wheels stay under 56 MiB
+if ((wheels > 56 * 1048576)); then
+  echo "the wheels take $(mib "$wheels"), over the 56 MiB that leaves room for the tree" \
+    "and the results" >&2
+  exit 1
+fi
+"${python}" benchmarks/gpu_check_wheel_closure.py --wheels "$dest"

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from vidcarbon.carbon.accounting import SECONDS_PER_YEAR, Assumptions, carbon_rows, cell_carbon
+from vidcarbon.carbon.accounting import (
+    SECONDS_PER_YEAR,
+    Assumptions,
+    breakeven_intensity_g_per_kwh,
+    carbon_rows,
+    cell_carbon,
+)
 from vidcarbon.carbon.embodied import ChargedHardware
 from vidcarbon.carbon.intensity import Scenario
 from vidcarbon.errors import ConfigError
 
 GPU = ChargedHardware("gpu-x", "gpu", "gpu", "gpu-x", 30_000.0, None, {})
+SERVER = ChargedHardware(
+    "gpu-x", "gpu", "published", "gpu-x: server share (x23)", 300_000.0, None, {},
+    source="x23", counts="server share", citation="X et al. 2023; Table 2", year=2023,
+)  # fmt: skip
 CPU = ChargedHardware("cpu-x", "cpu", "gpu", "cpu-x", 20_000.0, 64, {})
 GAS = Scenario("gas", "source", 490.0, "ACT")
 
@@ -75,7 +85,7 @@ def test_utilisation_shortens_the_used_lifetime_and_cpu_jobs_pay_per_core():
 
 
 def test_failed_cells_keep_a_row_without_carbon():
-    rows = carbon_rows([run(), run(status="oom")], [GAS], GPU, Assumptions())
+    rows = carbon_rows([run(), run(status="oom")], [GAS], [GPU], Assumptions())
     assert [r["status"] for r in rows] == ["ok", "oom"]
     assert rows[1]["total_g"] is None and rows[1]["denoise_carbon_g"] is None
     assert rows[1]["scenario"] == "gas"
@@ -99,3 +109,34 @@ def test_bad_assumptions(kwargs, message):
 def test_ok_row_without_energy_is_an_error_not_zero():
     with pytest.raises(ValueError, match="status ok but no denoise energy"):
         cell_carbon(run(denoise_energy_j=None), GAS, GPU, Assumptions())
+
+
+def test_one_row_per_embodied_source_and_only_acts_is_the_headline():
+    rows = carbon_rows([run()], [GAS], [GPU, SERVER], Assumptions())
+    assert [(r["embodied_source"], r["embodied_default"]) for r in rows] == [
+        ("act", True),
+        ("x23", False),
+    ]
+    act, published = rows
+    assert published["operational_g"] == act["operational_g"]  # energy does not change
+    assert published["embodied_g"] == pytest.approx(10 * act["embodied_g"])
+    assert published["embodied_counts"] == "server share" and published["embodied_year"] == 2023
+    assert published["embodied_citation"] == "X et al. 2023; Table 2"
+
+
+def test_breakeven_intensity_by_hand():
+    # 8280 J over 23 s with 30 kg over 5 years: embodied 23 / 157 680 000 x 30 000 g
+    # = 4.376e-3 g; operational at I g/kWh = 8280 / 3.6e6 x 1.2 x I = 2.76e-3 x I g,
+    # equal at I = 4.376e-3 / 2.76e-3 = 1.5855 g/kWh
+    r = cell_carbon(run(), GAS, GPU, Assumptions())
+    assert r["breakeven_intensity_g_per_kwh"] == pytest.approx(1.5855, abs=1e-4)
+    assert breakeven_intensity_g_per_kwh(8280.0, r["embodied_g"], 1.2) == pytest.approx(
+        1.5855, 1e-4
+    )
+    at = Scenario("at", "number", r["breakeven_intensity_g_per_kwh"], "given")
+    even = cell_carbon(run(), at, GPU, Assumptions())
+    assert even["operational_g"] == pytest.approx(even["embodied_g"])
+    assert (
+        cell_carbon(run(status="oom"), GAS, GPU, Assumptions())["breakeven_intensity_g_per_kwh"]
+        is None
+    )

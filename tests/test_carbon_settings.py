@@ -119,6 +119,23 @@ def test_a_named_cpu_is_charged_whatever_the_host(in_repo, genoa_host):
     assert carbon_settings(config).device == "epyc-7763"
 
 
+def test_an_unlisted_cpu_of_a_known_vendor_is_charged_as_its_nearest_entry(
+    in_repo, monkeypatch, capsys
+):
+    # a KVM guest reporting Intel family 6 model 167 (Rocket Lake's id, with AMX flags: a
+    # server part behind a made-up model), as the CI machines do
+    vm = HostCpu("Intel(R) Xeon(R) Processor", "GenuineIntel", 6, 167, 2, virtual=True)
+    monkeypatch.setattr(host_cpu, "read_host_cpu", lambda: vm)
+    assert settings().device == "xeon-8480"  # the only Intel entry
+    said = capsys.readouterr().err
+    assert "matches no `cpuid`" in said and "charged as xeon-8480" in said
+    assert "an assumption; set carbon.device" in said
+    # an AMD family no entry covers: the nearest family, then the nearest model range
+    zen2 = HostCpu("AMD EPYC 7702", "AuthenticAMD", 23, 49, 64)
+    monkeypatch.setattr(host_cpu, "read_host_cpu", lambda: zen2)
+    assert settings().device == "epyc-7763"  # family 25, models 0-15
+
+
 def test_an_unknown_host_cpu_asks_for_carbon_device(in_repo, monkeypatch):
     unknown = HostCpu("Hygon C86 7285", "HygonGenuine", 24, 1, 32)
     monkeypatch.setattr(host_cpu, "read_host_cpu", lambda: unknown)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import time
 import pytest
 
 from vidcarbon.energy import fake_devices
-from vidcarbon.energy.counters import NvmlEnergyCounter
+from vidcarbon.energy.counters import NvmlEnergyCounter, update_period_s
 from vidcarbon.energy.device_lock import hold_device
 from vidcarbon.energy.idle import measure_idle
 from vidcarbon.energy.meter import Meter
@@ -129,3 +130,66 @@ def test_idle_of_a_device_wide_counter_is_measured(tmp_path, monkeypatch):
     assert idle_w["dram"] == pytest.approx(fake_devices.DRAM_W[0], rel=0.02)
     row = measurement_columns({"methods": {"cpu": "rapl", "dram": "rapl"}}, record)
     assert row["idle_subtraction"] == "cpu: subtracted; dram: subtracted"
+    # the fake counters change at every read: their period is the polling interval's order
+    periods = record["counter_update_period_s"]
+    assert set(periods) == {"cpu", "dram"} and all(0 < p < 0.05 for p in periods.values())
+
+
+class SteppedCounter:
+    """A counter that, like NVML's on some GPUs, updates only every `period_s`."""
+
+    def __init__(self, period_s: float):
+        self.period_s, self.start = period_s, time.perf_counter()
+
+    def energy_j(self) -> float:
+        return 100.0 * ((time.perf_counter() - self.start) // self.period_s)
+
+
+@pytest.mark.parametrize("period_s", [0.02, 0.1])
+def test_a_counters_update_period_is_measured(period_s):
+    measured = update_period_s(SteppedCounter(period_s), duration_s=0.6)
+    assert measured == pytest.approx(period_s, rel=0.2)
+
+
+def test_a_counter_that_never_changes_has_no_period():
+    assert update_period_s(SteppedCounter(10.0), duration_s=0.1) is None
+
+
+class FakeZeusGPUs(fake_devices.FakeGPUs):
+    """Zeus's NVIDIAGPUs over the fake devices, recording which process initialised NVML."""
+
+    def __init__(self, ensure_homogeneous: bool = False):
+        super().__init__(fake_devices.root())
+        self.initialised_by = os.getpid()
+
+
+def test_a_job_forked_after_its_parent_touched_nvml_initialises_it_again(tmp_path, monkeypatch):
+    """As a warm-worker child is forked from a server: the parent opens the GPU through Zeus
+    (fake NVML devices behind Zeus's own get_gpus singleton), then forks; the child's counter
+    is made by the child (nvmlInit again, not the parent's handles) and reads the device."""
+    import zeus.device.gpu as zeus_gpus
+
+    from vidcarbon.energy import counters
+
+    monkeypatch.setenv(fake_devices.ENV, str(tmp_path))
+    monkeypatch.setattr(zeus_gpus, "nvml_is_available", lambda: True)
+    monkeypatch.setattr(zeus_gpus, "NVIDIAGPUs", FakeZeusGPUs)
+    monkeypatch.setattr(zeus_gpus, "_gpus", None)
+    parent = counters._nvml_gpus()
+    assert parent._gpus.initialised_by == os.getpid()
+    assert counters._nvml_gpus()._gpus is parent._gpus  # one per process, as Zeus keeps it
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the job
+        try:
+            gpus = counters._nvml_gpus()
+            counter = NvmlEnergyCounter(gpus, 0)
+            result = [gpus._gpus.initialised_by == os.getpid(), counter.energy_j()]
+            os.write(write, json.dumps(result).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    fresh, energy_j = json.loads(os.read(read, 1000))
+    assert fresh, "the forked job used the parent's NVML handles"
+    assert energy_j > 0

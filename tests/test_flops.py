@@ -1,8 +1,17 @@
 import pandas as pd
 import pytest
+import yaml
 
+from tests.conftest import REPO
 from vidcarbon.analysis.efficiency import phase_efficiency
-from vidcarbon.flops import count_models_flops, count_phase_flops, flop_counter
+from vidcarbon.flops import (
+    COUNTED,
+    COUNTED_ON_SHAPES,
+    count_models_flops,
+    count_phase_flops,
+    flop_counter,
+)
+from vidcarbon.gpu_check import WAN_DENOISE_FLOPS_META
 
 
 def test_attention_flops_are_counted_on_cpu():
@@ -29,6 +38,47 @@ def test_latte_tiny_flops_scale_with_the_shape():
     assert 1.9 < long["denoise_step_flops"] / small["denoise_step_flops"] < 2.3
     # 240p has 405 tokens per frame against 144: spatial attention makes it super-linear
     assert wide["denoise_step_flops"] / small["denoise_step_flops"] > 405 / 144
+
+
+def gpu_check_model(part: str, tiny: bool) -> tuple[dict, tuple[str, list[int]]]:
+    """The options and (resolution, [height, width]) of a GPU check model, tiny or full size."""
+    full = yaml.safe_load((REPO / "config" / "gpu-check" / f"{part}.yaml").read_text())
+    (name, spec), size = next(iter(full["models"].items())), None
+    options = dict(spec["options"])
+    size = next(iter(spec["resolutions"].items()))
+    if tiny:
+        cpu = yaml.safe_load((REPO / "config" / "gpu-check" / "cpu" / f"{part}.yaml").read_text())
+        options.update(cpu["models"][name]["options"])
+        size = next(iter(cpu["models"][name]["resolutions"].items()))
+    return options, size
+
+
+@pytest.mark.parametrize(("part", "frames"), [("wan", 5), ("cogvideox", 9), ("latte", 16)])
+def test_counting_on_shapes_equals_a_real_run(part, frames):
+    options, (resolution, size) = gpu_check_model(part, tiny=True)
+    counted = {}
+    for on_shapes in (False, True):
+        (row,) = count_phase_flops(
+            part, "diffusers", options, "a heron", [(resolution, frames)],
+            {resolution: tuple(size)}, on_shapes=on_shapes,
+        )  # fmt: skip
+        assert row["method"] == (COUNTED_ON_SHAPES if on_shapes else COUNTED)
+        counted[on_shapes] = {k: row[k] for k in ("encode_flops", "denoise_step_flops", "dtype")}
+        assert row["encode_flops"] > 0 and row["decode_flops"] > 0
+    assert counted[True] == counted[False]
+
+
+def test_wan_at_full_size_is_counted_on_shapes_without_its_weights_or_a_gpu():
+    """Wan2.1-1.3B at 480x832, 81 frames, as the GPU check's wan-flops part counts it: the
+    same denoising FLOPs as the transformer alone on the meta device (two passes a step)."""
+    options, (resolution, size) = gpu_check_model("wan", tiny=False)
+    (row,) = count_phase_flops(
+        "wan2.1-1.3b", "diffusers", {**options, "weights": "pretrained"}, "a heron",
+        [(resolution, 81)], {resolution: tuple(size)}, device="cuda",
+    )  # fmt: skip
+    assert row["denoise_step_flops"] * 50 == WAN_DENOISE_FLOPS_META
+    assert row["dtype"] == "bfloat16"  # what it runs in on cuda, though counted on the CPU
+    assert row["method"] == COUNTED_ON_SHAPES
 
 
 def test_opensora_is_counted_without_its_package_and_v1_2_is_left_out(caplog):

@@ -4,10 +4,13 @@ comparators, the FLOPs bound, per-token energies, and parts that did not finish.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import REPO
 from vidcarbon.gpu_check import (
     WAN_DENOISE_FLOPS_META,
     PartStatus,
@@ -22,7 +25,7 @@ H200 = "NVIDIA H200"
 WAN_ID = "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
 PHASE_S = {"encode": 0.2, "denoise": 85.0, "decode": 8.0}
 PHASE_J = {"encode": 100.0, "denoise": 60_000.0, "decode": 4_000.0}
-STEP_FLOPS = 2 * 2.830017877777024e14
+STEP_FLOPS = WAN_DENOISE_FLOPS_META // 50
 META = provenance("test", ["gpu-host"], [H200])  # as collect writes them
 
 
@@ -33,6 +36,7 @@ def write_parts(root, llm=True):
         "status": "ok",
         "idle_power_w": {"gpu": 80.0, "cpu": 1.0},
         "windows": [{"duration_s": 5.0}],
+        "counter_update_period_s": {"gpu": 0.1, "cpu": 0.001},
         "device_names": {"gpu": H200},
     }
     (energy / "idle_cuda.json").write_text(json.dumps(idle))
@@ -84,8 +88,8 @@ def write_parts(root, llm=True):
     steps = [
         {**{k: run[k] for k in ("run_id", "cell_id", "model", "prompt_id", "resolution")},
          "frames": 81, "steps": 50, "seed": 0, "lever": "baseline", "step_index": i,
-         "duration_s": 1.7,
-         "gpu_energy_j": 1_200.0}
+         "duration_s": 1.7, "gpu_energy_j": 1_200.0, "counter_update_period_s": 0.1,
+         "below_counter_resolution": i < 3}  # as if three steps were shorter than 0.2 s
         for i in range(50)
     ]  # fmt: skip
     write_table("steps", steps, root / "wan" / "steps.parquet", META)
@@ -157,6 +161,7 @@ def test_the_flops_bound_uses_the_measured_matmul_rate(rows):
     counted = one(rows, "wan-flops", "denoising FLOPs")
     assert counted["value"] == pytest.approx(50 * STEP_FLOPS)
     assert counted["reference"] == WAN_DENOISE_FLOPS_META
+    assert counted["check"] == "pass"  # count_flops on shapes gives the meta count exactly
     bound_s = 50 * STEP_FLOPS / 785e12
     assert one(rows, "wan-flops", "denoising time bound at the matmul rate")["value"] == (
         pytest.approx(bound_s)
@@ -187,6 +192,12 @@ def test_the_energy_check_and_its_bounds(rows):
     assert one(rows, "energy", "load mean power")["check"] == "pass"
     matmul = one(rows, "energy", "matmul throughput")
     assert (matmul["value"], matmul["reference"]) == (785.0, 989.0)
+    assert one(rows, "energy", "counter update period")["value"] == 0.1
+
+
+def test_steps_below_the_counters_resolution_are_counted(rows):
+    detail = one(rows, "wan", "step GPU energy, mean")["detail"]
+    assert detail.startswith("3 of 50 steps shorter than twice the counter's 100 ms update period")
 
 
 def test_a_part_out_of_time_keeps_its_figures_listed_without_values(tmp_path):
@@ -224,3 +235,49 @@ def test_the_printed_brief_keeps_the_main_figures_short(rows):
     assert not any(" denoise time " in line or "input tokens" in line for line in lines)
     # a whole GPU run's brief must fit in the last 12,000 characters of a command's output
     assert len(lines) < len(rows) and max(map(len, lines)) < 160
+
+
+def _closure_module():
+    import importlib.util
+
+    path = REPO / "benchmarks" / "gpu_check_wheel_closure.py"
+    spec = importlib.util.spec_from_file_location("gpu_check_wheel_closure", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_carried_wheels_are_a_closed_set():
+    """Every carried wheel's declared requirements (read from PyPI's metadata) are carried, on
+    the GPU machine at a version that satisfies them, or listed as not carried with a reason;
+    no carried wheel is dead weight."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "gpu_check_wheel_closure.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert " 0 problems" in proc.stdout
+
+
+def test_the_closure_check_finds_an_old_machine_package_and_a_dead_wheel():
+    closure = _closure_module()
+    lists = closure.Lists(
+        carried={"pydantic": "2.14.3", "snakemake": "9.27.1", "tyro": "1.0"},
+        not_carried={},
+        machine={"typing-extensions": "4.12.2", "requests": None},
+    )
+    requires = {
+        "snakemake": ["pydantic>=2.11", "requests<3", "pulp; python_version < '3.0'"],
+        "pydantic": ["typing-extensions>=4.16.0", "email-validator; extra == 'email'"],
+        "tyro": [],
+    }
+    result = closure.check(lists, requires)
+    assert result.problems == [
+        "pydantic needs typing-extensions>=4.16.0; the machine has 4.12.2: carry a wheel that "
+        "satisfies it",
+        "tyro: carried, but no root needs it (dead weight)",
+    ]
+    assert result.unverified == ["snakemake needs requests<3; the machine's version is unknown"]

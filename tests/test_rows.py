@@ -49,6 +49,24 @@ def test_measured_rows_are_what_they_were(idle):
 
 def test_step_and_trace_rows_are_what_they_were():
     generate = record("generate")
-    same(step_rows(generate), EXPECTED["steps"])
+    same(step_rows(generate, {}), EXPECTED["steps"])
     same(trace_rows(generate, generate["cell_id"]), EXPECTED["traces"])
     assert set(EXPECTED["steps"][0]) <= set(SCHEMAS["steps"].names)
+
+
+def test_steps_shorter_than_two_counter_updates_are_flagged():
+    generate = record("generate")
+    steps = [w for w in generate["windows"] if w["name"].startswith("step_")]
+    period_s = sorted(w["duration_s"] for w in steps)[len(steps) // 2] / 2  # half are below 2x
+    idle = {"counter_update_period_s": {"gpu": period_s, "cpu": period_s / 10}}
+    rows = step_rows(generate, idle)
+    check_rows("steps", rows)
+    assert {r["counter_update_period_s"] for r in rows} == {period_s}  # the slowest counter
+    flagged = [r["below_counter_resolution"] for r in rows]
+    assert flagged == [w["duration_s"] < 2 * period_s for w in steps]
+    assert True in flagged and False in flagged
+    # the flag changes no figure: the steps' energies are the windows', as without it
+    unflagged = step_rows(generate, {})
+    assert [r["energy_j"] for r in rows] == [r["energy_j"] for r in unflagged]
+    # no period measured (a CPU-time estimate): nothing is flagged either way
+    assert {r["below_counter_resolution"] for r in unflagged} == {None}

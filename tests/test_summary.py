@@ -21,12 +21,15 @@ def run_row(cell_id, status, error=None):
     }
 
 
-def finding(name, verdict, value, kind="claim"):
+def finding(name, verdict, value, kind="claim", unit="exponent", ci=(None, None)):
     return {
         "kind": kind,
         "model": "latte-tiny",
         "name": name,
         "value": value,
+        "unit": unit,
+        "ci_low": ci[0],
+        "ci_high": ci[1],
         "paper_value": "linear",
         "verdict": verdict,
     }
@@ -45,8 +48,8 @@ def test_summary_counts_names_failures_with_a_retry_and_gives_headlines(tmp_path
     findings = [
         finding("energy ~ steps^a: exponent of steps", None, 1.0, kind="fit"),
         finding("denoising share at 40 steps", "not measured", None),
-        finding("energy linear in steps", "holds", 0.998),
-        finding("video vs text per request", "does not hold", 2.5),
+        finding("energy linear in steps", "holds", 0.998, ci=(0.97, 1.02)),
+        finding("embodied share under gas", "does not hold", 0.007451, unit="fraction"),
     ]
     write_table("findings", findings, tmp_path / "findings.parquet", meta)
     lines = summarise(tmp_path).splitlines()
@@ -54,10 +57,22 @@ def test_summary_counts_names_failures_with_a_retry_and_gives_headlines(tmp_path
     assert lines[1] == f"  oom: {oom}: CUDA out of memory"
     assert lines[2] == "  retry the 1 failed: vidcarbon retry --status oom && make run"
     assert lines[-2:] == [
-        "    energy linear in steps: 0.998 (latte-tiny; paper linear): holds",
-        "    video vs text per request: 2.5 (latte-tiny; paper linear): does not hold",
+        "    energy linear in steps: exponent 0.998 [95 % CI 0.97 .. 1.02] (latte-tiny; paper "
+        "linear): holds",
+        "    embodied share under gas: 0.745 % [no interval] (latte-tiny; paper linear): "
+        "does not hold",
     ]
-    assert any(line.startswith(f"  report {tmp_path}/report.html") for line in lines)
+    # a folder without a report or charts (a run that stopped early) points to neither
+    assert f"  no report yet (make run ends with it); tables {tmp_path}/*.parquet" in "\n".join(
+        lines
+    )
+    assert "charts" not in "\n".join(lines)
+    (tmp_path / "report.html").write_text("<html></html>")
+    (tmp_path / "charts").mkdir()
+    (tmp_path / "charts" / "rq1.png").write_bytes(b"png")
+    lines = summarise(tmp_path).splitlines()
+    assert any(line.startswith(f"  report {tmp_path}/report.html; tables") for line in lines)
+    assert any(line.endswith(f"; charts {tmp_path}/charts/") for line in lines)
 
 
 def test_summary_before_any_table_says_how_to_resume(tmp_path):

@@ -83,6 +83,22 @@ def test_cli_prints_table_docs(capsys):
         main(["tables", "nope"])
 
 
+def test_cli_output_into_a_closed_pipe_ends_quietly():
+    import subprocess
+    import sys
+
+    # the reader is gone before the command writes (as `| head` is after its lines)
+    code = "import time; time.sleep(0.5); from vidcarbon.cli import main; main(['tables'])"
+    proc = subprocess.run(
+        f"'{sys.executable}' -c \"{code}\" | true",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.stderr == ""  # no BrokenPipeError traceback
+
+
 def test_a_misspelled_row_key_is_an_error_naming_key_and_table(tmp_path):
     row = {
         "run_id": "r1",

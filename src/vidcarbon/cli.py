@@ -4,6 +4,7 @@ result tables."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,15 @@ from vidcarbon.grid import BASELINE
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (`vidcarbon tables runs | head`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="vidcarbon", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser(
@@ -28,12 +38,28 @@ def main(argv: list[str] | None = None) -> int:
         "results/quality.parquet (adds its row count and provenance)",
     )
     merge = commands.add_parser("merge", help="merge files of one table from several sites")
-    merge.add_argument("inputs", nargs="+", type=Path, help="Parquet files of one table")
-    merge.add_argument("-o", "--output", type=Path, required=True, help="merged Parquet file")
+    merge.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        help="Parquet files of one table (e.g. site-a/runs.parquet site-b/runs.parquet)",
+    )
+    merge.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="the merged file (not one of the inputs, nor the pipeline's own results/ table)",
+    )
     summary = commands.add_parser(
         "summary", help="cells ok/failed, where the results are, headline findings"
     )
-    summary.add_argument("--results", type=Path, default=Path("results"))
+    summary.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        help="the run's results folder (default: results)",
+    )
     unlock = commands.add_parser(
         "unlock",
         help="remove Snakemake's lock on this directory if no Snakemake process runs in it",
@@ -125,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             table = merge_tables(args.inputs, args.output)
         except VidcarbonError as exc:
             parser.exit(2, f"vidcarbon merge: {exc}\n")
-        print(f"{args.output}: {table.num_rows} rows from {len(args.inputs)} files")
+        files = f"{len(args.inputs)} file{'s' if len(args.inputs) != 1 else ''}"
+        print(f"{args.output}: {table.num_rows} rows from {files}")
     if args.command == "tables":
         from vidcarbon import tables
 
@@ -183,18 +210,21 @@ def _read_runs(path: Path):
 
 def _estimate(args) -> str:
     from vidcarbon.analysis.estimate import check_request, estimate
-    from vidcarbon.carbon.embodied import device_embodied
+    from vidcarbon.carbon.embodied import source_table
     from vidcarbon.config import load_hardware
 
     check_request(args.resolution, args.duration, args.steps, args.fps, args.pue)
-    embodied_g = None
+    embodied_g, sources = None, []
     if args.device:
         devices = load_hardware(args.hardware)
-        if args.device not in devices:
+        units = [k for k, v in devices.items() if v.get("kind") in ("gpu", "cpu")]
+        if args.device not in units:
             raise VidcarbonError(
-                f"--device {args.device!r} is not in {args.hardware}; allowed: {', '.join(devices)}"
+                f"--device {args.device!r} is not a gpu or cpu entry of {args.hardware}; "
+                f"allowed: {', '.join(units)}"
             )
-        embodied_g = device_embodied(args.device, devices[args.device]).total_g
+        sources = source_table(args.device, devices)  # ACT's model first: the headline
+        embodied_g = sources[0]["embodied_g"]
     e = estimate(
         _read_runs(args.runs),
         args.model,
@@ -206,6 +236,7 @@ def _estimate(args) -> str:
         pue=args.pue,
         embodied_g=embodied_g,
         lever=args.lever,
+        sources=sources,
     )
 
     def band(interval, unit, scale=1.0):
@@ -233,8 +264,17 @@ def _estimate(args) -> str:
     if e.embodied_g:
         lines.append(
             f"  embodied      {band(e.embodied_g, 'g CO2e')}  of {args.device}, "
-            f"{defaults.LIFETIME_YEARS:g} y"
+            f"{defaults.LIFETIME_YEARS:g} y (ACT's model, the headline)"
         )
+        lines.append(
+            "  by embodied source (break-even: the grid intensity below which embodied "
+            "exceeds operational):"
+        )
+        for s in e.by_source:
+            lines.append(
+                f"    {s.source:<20} {s.counts:<13} embodied {s.embodied_g.value:.4g} g CO2e"
+                f"  break-even {s.breakeven_intensity_g_per_kwh:.4g} g/kWh"
+            )
     for name, (asked, low, high) in e.extrapolated.items():
         lines.append(
             f"  EXTRAPOLATES: {name} = {asked:g} lies outside the measured {low:g} .. {high:g}"

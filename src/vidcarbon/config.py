@@ -14,6 +14,7 @@ import yaml
 
 from vidcarbon import grid, levers
 from vidcarbon.backends import check_backend, check_model_entry
+from vidcarbon.carbon.embodied import check_sources
 from vidcarbon.defaults import SCHEMA_DEFAULTS
 from vidcarbon.errors import ConfigError
 from vidcarbon.prompts import Prompt, read_prompts
@@ -328,7 +329,9 @@ def load_hardware(path: str | Path) -> dict[str, dict]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config key 'hardware': file '{path}' does not exist")
-    return parse_yaml(path.read_text())["devices"]
+    devices = parse_yaml(path.read_text())["devices"]
+    check_sources(devices)  # a published embodied figure without its citation or scope stops here
+    return devices
 
 
 def cpu_measurement(config: dict) -> dict[str, Any]:

@@ -5,6 +5,13 @@ twin for classifier-free guidance), one denoising step (the CFG batch included) 
 decoding of the whole video. Denoising FLOPs of a cell = steps x the step's FLOPs, exactly,
 since every step runs the same operators.
 
+A `diffusers` model is counted on shapes only: its pipeline runs as it would (tokenizer,
+latents, scheduler, guidance, on the CPU), but its text encoder, denoiser and VAE are built on
+PyTorch's meta device and each of their calls runs there, on shapes without data, and hands
+the pipeline zeros of the output's shape. Nothing is computed, so Wan2.1 at full size is
+counted in seconds on any CPU with no GPU time; the counts equal those of a real run
+(tests/test_flops.py checks it on the tiny Wan, CogVideoX and Latte models).
+
 Open-Sora cannot run here (its package needs CUDA and lives in its own env), so its rows are
 counted without it: its T5-XXL encoder and SD VAE decoder are built from their configurations
 on PyTorch's meta device (shapes without data, so nothing is computed or downloaded) under the
@@ -23,6 +30,10 @@ from vidcarbon.grid import RESOLUTIONS
 from vidcarbon.yamlio import parse_yaml
 
 COUNTED = "counted: a probe run under PyTorch's FLOP counter"
+COUNTED_ON_SHAPES = (
+    "counted on shapes: the pipeline's own calls, its text encoder, denoiser and VAE on the "
+    "meta device, under PyTorch's FLOP counter"
+)
 OPENSORA_V1_1 = (
     "T5-XXL and SD VAE counted on the meta device; STDiT2 step by formula "
     "(vidcarbon.dit_flops); cross-attention at the text_tokens maximum"
@@ -51,6 +62,74 @@ def flop_counter():
     return FlopCounterMode(display=False, custom_mapping={cpu_sdpa: _sdpa_flops})
 
 
+def _zeros_on_cpu(value):
+    """`value` with every tensor replaced by CPU zeros of its shape and dtype."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return torch.zeros(value.shape, dtype=value.dtype)
+    if isinstance(value, dict):  # dicts and the libraries' ModelOutput / BaseOutput classes
+        items = {key: _zeros_on_cpu(item) for key, item in value.items()}
+        return items if type(value) is dict else type(value)(**items)
+    if isinstance(value, list | tuple):
+        return type(value)(_zeros_on_cpu(item) for item in value)
+    return value
+
+
+def _on_meta(value):
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.to("meta")
+    if isinstance(value, dict):
+        return {key: _on_meta(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_on_meta(item) for item in value)
+    return value
+
+
+def _run_on_shapes(module, method: str, ignored: tuple[str, ...] = ()) -> None:
+    """Make `module.<method>` (a module on the meta device) take CPU inputs, run on their
+    shapes and return CPU zeros of its output's shapes; arguments named in `ignored` are
+    dropped."""
+    import inspect
+
+    call = getattr(module, method)
+    signature = inspect.signature(call)
+
+    def on_shapes(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        for name in ignored:
+            bound.arguments.pop(name, None)
+        return _zeros_on_cpu(call(*_on_meta(bound.args), **_on_meta(bound.kwargs)))
+
+    setattr(module, method, on_shapes)
+
+
+def _load_on_shapes(generator, phases: tuple[str, ...]) -> None:
+    """Load a DiffusersVideo with its models on the meta device and its pipeline on the CPU."""
+    import torch
+
+    generator.load("meta", phases=phases)
+    pipe = generator.pipe
+    # diffusers 0.42 takes the pipeline's device from its first module (meta here): latents,
+    # scheduler and guidance must run on real CPU tensors, whose values they read
+    pipeline_class = type(pipe)
+    pipe.__class__ = type(
+        pipeline_class.__name__,
+        (pipeline_class,),
+        {"_execution_device": property(lambda self: torch.device("cpu"))},
+    )
+    generator.device = "cpu"
+    # transformers 5.17 reads the text encoder's attention mask values (`mask.all()`), which
+    # the meta device has not; the mask changes no FLOP count
+    calls = (("text_encoder", "forward", ("attention_mask",)), ("transformer", "forward", ()))
+    for name, method, ignored in (*calls, ("vae", "decode", ())):
+        module = getattr(pipe, name, None)
+        if module is not None:
+            _run_on_shapes(module, method, ignored)
+
+
 def count_phase_flops(
     model: str,
     backend: str,
@@ -59,26 +138,43 @@ def count_phase_flops(
     shapes: list[tuple[str, int]],
     sizes: dict[str, tuple[int, int]] | None = None,
     device: str = "cpu",
+    on_shapes: bool | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (resolution, frames) with encode, denoise-step and decode FLOPs.
 
     `sizes`: the model's own (height, width) per resolution name (default RESOLUTIONS).
+    `on_shapes`: count on the meta device (the module docstring); default: for `diffusers`
+    models. The dtype recorded is the one the model runs in on `device`.
     """
     import torch
 
+    from vidcarbon.backends.tiny_parts import resolve_dtype
+
+    on_shapes = backend == "diffusers" if on_shapes is None else on_shapes
     if backend == "diffusers":
         # FlopCounterMode sees PyTorch's SDPA kernels, not flash-attn's or xformers' (a FLOP
-        # count does not depend on the kernel)
-        options = {**options, "attention": "sdpa"}
+        # count does not depend on the kernel, nor on the weights' values): sdpa for the
+        # count; on shapes, the architecture alone counts, so weights are never read
+        dtype = str(resolve_dtype(options.get("dtype", "auto"), device)).removeprefix("torch.")
+        options = {**options, "attention": "sdpa", "dtype": dtype}
+        if on_shapes:
+            options["weights"] = "random"
     sizes = sizes or {}
-    encoder = create_backend(backend, options)
-    encoder.load(device, phases=("encode",))
+
+    def loaded(phases: tuple[str, ...]):
+        module = create_backend(backend, options)
+        if on_shapes:
+            _load_on_shapes(module, phases)
+        else:
+            module.load(device, phases=phases)
+        return module
+
+    encoder = loaded(("encode",))
     with flop_counter() as counter:
         embeddings = encoder.encode(prompt)
     encode_flops = counter.get_total_flops()
     del encoder
-    generator = create_backend(backend, options)
-    generator.load(device, phases=("denoise", "decode"))
+    generator = loaded(("denoise", "decode"))
     rows = []
     with torch.inference_mode():
         for resolution, frames in shapes:
@@ -98,7 +194,7 @@ def count_phase_flops(
                     "denoise_step_flops": step_flops,
                     "decode_flops": counter.get_total_flops(),
                     "dtype": generator.describe()["dtype"],
-                    "method": COUNTED,
+                    "method": COUNTED_ON_SHAPES if on_shapes else COUNTED,
                 }
             )
     return rows

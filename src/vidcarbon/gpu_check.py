@@ -33,7 +33,7 @@ ML_ENERGY = {
 # (guidance), counted by PyTorch's FlopCounterMode on the meta device:
 # `python benchmarks/wan_flops_meta.py`.
 WAN_SHAPE = ("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", 480, 832, 81, 50)
-WAN_DENOISE_FLOPS_META = 2.830017877777024e16
+WAN_DENOISE_FLOPS_META = 28_300_178_777_702_400  # exactly; printed by that script
 WAN_FLOPS_SOURCE = "FlopCounterMode on the meta device (benchmarks/wan_flops_meta.py)"
 VIDEO_PARTS = ("wan", "cogvideox", "latte")
 
@@ -115,6 +115,16 @@ def energy_rows(folder: Path, device: str, datasheet_tflops: dict[str, float]) -
         ),
         _row(
             "energy",
+            f"{component} energy counter",
+            "counter update period",
+            (idle.get("counter_update_period_s") or {}).get(component),
+            "s",
+            detail="median time between changes of the counter, polled every 1 ms for 1 s "
+            "(rule idle_baseline); steps shorter than twice this are flagged in steps.parquet",
+            **common,
+        ),
+        _row(
+            "energy",
             subject,
             "matmul throughput",
             check.get("matmul_tflops"),
@@ -187,10 +197,10 @@ def energy_rows(folder: Path, device: str, datasheet_tflops: dict[str, float]) -
         ),
     ]
     if record and record.get("status") != "ok":
-        for row in rows[1:]:
+        for row in rows[2:]:
             row.update(status="failed", detail=record.get("error"))
     elif device != "cuda":
-        for row in rows[2:]:
+        for row in rows[3:]:
             row["detail"] = "device cpu: no GPU energy counter to check"
     return rows
 
@@ -290,6 +300,7 @@ def video_rows(
             f"step {word} energy, mean",
             statistics.fmean(step_j) if step_j else None,
             "J",
+            detail=_resolution(steps),
             **common,
         ),
         _row(part, subject, "warm-up time", run.get("warmup_duration_s"), "s", **common),
@@ -305,6 +316,18 @@ def video_rows(
         ),
     ]
     return rows
+
+
+def _resolution(steps: list[dict[str, Any]]) -> str | None:
+    """How many steps are shorter than twice the energy counter's update period."""
+    flags = [s.get("below_counter_resolution") for s in steps]
+    if not steps or None in flags:
+        return None
+    period_s = steps[0]["counter_update_period_s"]
+    return (
+        f"{sum(flags)} of {len(steps)} steps shorter than twice the counter's "
+        f"{period_s * 1000:.0f} ms update period: their energies are quantised, their sum is not"
+    )
 
 
 def _shape(run: dict[str, Any], model_id: str | None) -> tuple:
@@ -341,7 +364,10 @@ def flops_rows(
             "denoising FLOPs",
             denoise_flops,
             "FLOP",
-            reference=WAN_DENOISE_FLOPS_META if counted else None,
+            check=_verdict(denoise_flops == WAN_DENOISE_FLOPS_META)
+            if counted and denoise_flops is not None
+            else None,
+            reference=float(WAN_DENOISE_FLOPS_META) if counted else None,
             reference_source=WAN_FLOPS_SOURCE if counted else None,
             detail="rule count_flops: one step with guidance x steps",
         ),

@@ -46,10 +46,7 @@ def summarise(results: str | Path = "results") -> str:
         lines.append(f"  {row.status}: {row.cell_id}: {row.error}")
     if len(failed):
         lines.append(f"  retry the {len(failed)} failed: {retry_command(list(failed.status))}")
-    lines.append(
-        f"  report {results / 'report.html'}; tables {results}/*.parquet (`vidcarbon tables "
-        f"{runs_path}` describes one); charts {results / 'charts'}/"
-    )
+    lines.append("  " + _where(results, runs_path))
     findings = results / "findings.parquet"
     if findings.is_file():
         lines.append(f"  findings ({results / 'findings.md'}):")
@@ -57,12 +54,44 @@ def summarise(results: str | Path = "results") -> str:
     return "\n".join(lines)
 
 
+def _where(results: Path, runs_path: Path) -> str:
+    """Where the report, tables and charts are: only those that exist (a run that stopped
+    early has no report yet)."""
+    report = results / "report.html"
+    parts = [f"report {report}" if report.is_file() else "no report yet (make run ends with it)"]
+    parts.append(f"tables {results}/*.parquet (`vidcarbon tables {runs_path}` describes one)")
+    charts = results / "charts"
+    if charts.is_dir() and any(charts.glob("*.png")):
+        parts.append(f"charts {charts}/")
+    return "; ".join(parts)
+
+
+def _number(value: float, unit: str | None) -> str:
+    """A fraction as a percentage, a ratio with an x, anything else as it is."""
+    if unit == "fraction":
+        return f"{100 * value:.3g} %"
+    if unit == "ratio":
+        return f"{value:.3g}x"
+    return f"{value:.3g}"
+
+
 def headline_findings(path: str | Path, limit: int = HEADLINES) -> list[str]:
-    """The first `limit` claims of the paper that the run could check, with their verdicts."""
+    """The first `limit` claims of the paper that the run could check, with their verdicts:
+    the figure with its unit and, where there is one, its interval."""
     rows = pq.read_table(path).to_pandas()
     claims = rows[(rows.kind == "claim") & (rows.verdict != "not measured")].head(limit)
     lines = []
     for row in claims.itertuples():
-        measured = "" if pd.isna(row.value) else f" {row.value:.3g}"
+        unit = getattr(row, "unit", None)
+        measured = ""
+        if not pd.isna(row.value):
+            named = unit not in (None, "fraction", "ratio")
+            measured = f" {unit} " if named else " "
+            measured += _number(row.value, unit)
+            low, high = getattr(row, "ci_low", None), getattr(row, "ci_high", None)
+            if low is not None and not pd.isna(low):
+                measured += f" [95 % CI {_number(low, unit)} .. {_number(high, unit)}]"
+            else:
+                measured += " [no interval]"
         lines.append(f"{row.name}:{measured} ({row.model}; paper {row.paper_value}): {row.verdict}")
     return lines or ["no paper claim could be checked on this grid"]

@@ -22,8 +22,11 @@ from vidcarbon.energy import COMPONENTS
 from vidcarbon.errors import SchemaMismatch
 from vidcarbon.records import STATUSES
 
-SCHEMA_VERSION = "6"  # 3: study columns on every table; 4: model_reused, model_loaded_by;
-# 5: the same, run_id and slurm_job_id in llm; 6: lever in the cell keys, steps_run, levers
+SCHEMA_VERSION = "7"  # 3: study columns on every table; 4: model_reused, model_loaded_by;
+# 5: the same, run_id and slurm_job_id in llm; 6: counter_update_period_s and
+# below_counter_resolution in steps; carbon has a row per embodied source (embodied_source,
+# embodied_default, ...) and the break-even intensity; findings their source; 7: lever in the
+# cell keys, steps_run in runs, the levers table
 
 
 def column(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
@@ -289,6 +292,20 @@ STEPS = pa.schema(
         column("duration_s", pa.float64(), "wall time of the step, seconds"),
         *_component_energy("", "the step"),
         column("energy_j", pa.float64(), "gross energy of the step, joules"),
+        column(
+            "counter_update_period_s",
+            pa.float64(),
+            "how often the slowest device-wide energy counter of the job's device updates "
+            "(measured by idle_baseline), seconds; null where none was measured (a CPU-time "
+            "estimate has no update period)",
+        ),
+        column(
+            "below_counter_resolution",
+            pa.bool_(),
+            "the step is shorter than twice counter_update_period_s, so its energy is "
+            "quantised (it may read 0 J, or two updates); the steps still add up to the "
+            "denoising window exactly. Null where no period was measured",
+        ),
     ]
 )
 
@@ -312,7 +329,7 @@ FLOPS = pa.schema(
         column("encode_flops", pa.int64(), "FLOPs of encoding one prompt (CFG twin included)"),
         column("denoise_step_flops", pa.int64(), "FLOPs of one denoising step (CFG batch)"),
         column("decode_flops", pa.int64(), "FLOPs of decoding the whole video"),
-        column("dtype", pa.string(), "dtype of the probe run (or of the model's config)"),
+        column("dtype", pa.string(), "dtype the model runs in on the configured device"),
         column("method", pa.string(), "how the FLOPs were obtained: counted, or by formula"),
     ]
 )
@@ -345,7 +362,8 @@ FINDINGS = pa.schema(
         column(
             "kind",
             pa.string(),
-            "fit (a fitted exponent) | claim (a paper claim checked) | lever (the best lever "
+            "fit (a fitted exponent) | claim (a paper claim checked) | breakeven (the grid "
+            "intensity below which embodied carbon exceeds operational) | lever (the best lever "
             "of a model above the fidelity floor, analysis.fidelity_floor_ssim)",
             False,
         ),
@@ -355,7 +373,7 @@ FINDINGS = pa.schema(
         column("ci_low", pa.float64(), "lower end of the figure's 95 % interval"),
         column("ci_high", pa.float64(), "upper end of the figure's 95 % interval"),
         column("interval", pa.string(), "what the interval is (e.g. 95 % CI of the mean)"),
-        column("unit", pa.string(), "exponent | ratio | fraction (0.973 = 97.3 %)"),
+        column("unit", pa.string(), "exponent | ratio | fraction (0.973 = 97.3 %) | g_per_kwh"),
         column("r2", pa.float64(), "coefficient of determination of the law"),
         column("n", pa.int64(), "cells (and text requests) the figure rests on"),
         column("phase", pa.string(), "fit: encode | denoise | decode | video"),
@@ -373,6 +391,12 @@ FINDINGS = pa.schema(
             "| inconclusive (straddles, or no interval) | not measured",
         ),
         column("detail", pa.string(), "which cells, and how the figure was reached"),
+        column(
+            "embodied_source",
+            pa.string(),
+            "RQ1 claims and break-evens: the embodied source (act or a published figure) used",
+        ),
+        column("device", pa.string(), "RQ1 claims and break-evens: the device charged"),
     ]
 )
 
@@ -390,7 +414,8 @@ def _carbon_phase_fields(phase: str) -> list[pa.Field]:
     ]
 
 
-# One row per (cell, intensity scenario). Carbon in g CO2e; null carbon where status != ok.
+# One row per (cell, intensity scenario, embodied source). Carbon in g CO2e; null carbon where
+# status != ok. The headline figures are the rows with embodied_default (ACT).
 CARBON = pa.schema(
     [
         *CELL_KEYS,
@@ -436,17 +461,44 @@ CARBON = pa.schema(
             False,
         ),
         column(
+            "embodied_source",
+            pa.string(),
+            "where unit_embodied_g comes from: act (ACT's model, computed) or the name of a "
+            "published figure of the device in the hardware file; one row per source",
+            False,
+        ),
+        column(
+            "embodied_default",
+            pa.bool_(),
+            "true on the rows of the headline source (act); the headline figures read only these",
+            False,
+        ),
+        column(
+            "embodied_counts",
+            pa.string(),
+            "what unit_embodied_g counts: gpu | board | server share | cpu package | server",
+            False,
+        ),
+        column(
+            "embodied_citation",
+            pa.string(),
+            "the source of unit_embodied_g and where in it (table, section, page)",
+            False,
+        ),
+        column("embodied_year", pa.int32(), "year of the embodied source", False),
+        column(
             "embodied_scope",
             pa.string(),
-            "gpu (the GPU: die, memory, packaging) | cpu_package (a CPU run: the package, at "
-            "embodied_share) | node (the device's share of the server)",
+            "act rows: gpu (the GPU: die, memory, packaging) | cpu_package (a CPU run: the "
+            "package, at embodied_share) | node (the device's share of the server); published "
+            "for a published figure (see embodied_counts)",
             False,
         ),
         column("embodied_unit", pa.string(), "what one unit of embodied carbon covers", False),
         column(
             "unit_embodied_g",
             pa.float64(),
-            "embodied carbon of one unit, g CO2e (ACT-style model)",
+            "embodied carbon of one unit under embodied_source, g CO2e",
             False,
         ),
         column(
@@ -469,6 +521,12 @@ CARBON = pa.schema(
         column("total_g", pa.float64(), "operational_g + embodied_g, g CO2e"),
         column("net_total_g", pa.float64(), "net_operational_g + embodied_g, g CO2e"),
         column("embodied_fraction", pa.float64(), "embodied_g / total_g"),
+        column(
+            "breakeven_intensity_g_per_kwh",
+            pa.float64(),
+            "grid intensity below which embodied_g exceeds operational_g: embodied_g / "
+            "(energy_kwh x pue), g CO2e per kWh",
+        ),
     ]
 )
 
@@ -837,7 +895,13 @@ LEVER_FIGURES: list[tuple[str, str, str, str, str]] = [
         "operational carbon",
         "g CO2e",
     ),
-    ("embodied_g", "baseline_embodied_g", "embodied_saved_g", "embodied carbon", "g CO2e"),
+    (
+        "embodied_g",
+        "baseline_embodied_g",
+        "embodied_saved_g",
+        "embodied carbon (the headline source, ACT's)",
+        "g CO2e",
+    ),
     ("total_g", "baseline_total_g", "carbon_saved_g", "total carbon", "g CO2e"),
 ]
 

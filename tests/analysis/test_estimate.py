@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -140,3 +142,30 @@ def test_estimate_command(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "EXTRAPOLATES: steps = 100" in out and "at gas (490 g/kWh)" in out
     assert "720p (720x1280 pixels, Open-Sora's; not measured), 8 s at 8 fps = 64 frames" in out
+
+
+def test_estimate_gives_the_breakeven_intensity_of_every_embodied_source(tmp_path, capsys):
+    sources = [
+        {"source": "act", "counts": "gpu", "embodied_g": 26_000.0},
+        {"source": "x23", "counts": "server share", "embodied_g": 318_000.0},
+    ]
+    e = estimate(measured_runs(), "m", "240p", 2.0, 8, "gas", embodied_g=26_000.0, sources=sources)
+    act, x23 = e.by_source
+    assert act.embodied_g == e.embodied_g  # ACT's is the headline
+    # a 300 W device, PUE 1.2, 5 years: embodied_g / 157 680 000 s x 3.6e6 / (300 W x 1.2)
+    power_w = e.energy_j.value / e.duration_s.value
+    assert power_w == pytest.approx(300.0, rel=0.01)
+    by_hand = 318_000 / 157_680_000 * 3.6e6 / (power_w * 1.2)
+    assert x23.breakeven_intensity_g_per_kwh == pytest.approx(by_hand, rel=1e-9)
+    assert x23.breakeven_intensity_g_per_kwh == pytest.approx(20.17, abs=0.3)
+    assert x23.embodied_g.value == pytest.approx(318 / 26 * act.embodied_g.value)
+    path = write_runs(measured_runs(), tmp_path / "runs.parquet")
+    args = ["--model", "m", "--resolution", "240p", "--duration", "2", "--steps", "8"]
+    assert main(["estimate", "--runs", str(path), *args, "--device", "a100-80gb"]) == 0
+    out = capsys.readouterr().out
+    assert "(ACT's model, the headline)" in out
+    line = next(x for x in out.splitlines() if "chien-hotcarbon23" in x)
+    assert "server share" in line and re.search(r"break-even 20\.\d+ g/kWh", line)
+    with pytest.raises(SystemExit):
+        main(["estimate", "--runs", str(path), *args, "--device", "dgx-a100"])
+    assert "--device 'dgx-a100' is not a gpu or cpu entry" in capsys.readouterr().err

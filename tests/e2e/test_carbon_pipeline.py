@@ -56,8 +56,21 @@ def test_carbon_outputs_and_carbon_only_reruns(workdir):
     workdir.snakemake()
     results = workdir.path / "results"
 
-    carbon = read_table("carbon", results / "carbon.parquet").to_pandas()
-    assert len(carbon) == 3 * 3 and set(carbon.status) == {"ok"}
+    every = read_table("carbon", results / "carbon.parquet").to_pandas()
+    # one row per cell, scenario and embodied source: ACT's (the headline) and Chien et al.'s
+    assert len(every) == 3 * 3 * 2 and set(every.status) == {"ok"}
+    assert every.groupby("embodied_source").unit_embodied_g.first().round().to_dict() == {
+        "act": 25_991,
+        "chien-hotcarbon23": 318_000,
+    }
+    assert every.groupby("embodied_source").embodied_default.all().to_dict() == {
+        "act": True,
+        "chien-hotcarbon23": False,
+    }
+    carbon = every[every.embodied_default]
+    published = every[~every.embodied_default].set_index(["scenario", "steps"])
+    assert (published.operational_g == carbon.set_index(["scenario", "steps"]).operational_g).all()
+    assert (published.breakeven_intensity_g_per_kwh > 0).all()
     by = carbon.set_index(["scenario", "steps"])
     assert (by.loc["gas"].operational_g / by.loc["wind"].operational_g).tolist() == pytest.approx(
         [490 / 11] * 3
@@ -88,6 +101,7 @@ def test_carbon_outputs_and_carbon_only_reruns(workdir):
     assert job_counts(workdir.snakemake("-n").stdout) == CARBON_ONLY
     workdir.snakemake()
     after = read_table("carbon", results / "carbon.parquet").to_pandas()
+    after = after[after.embodied_default]
     assert after.operational_g.tolist() == pytest.approx(
         (carbon.operational_g * 1.5 / 1.2).tolist()
     )
@@ -100,6 +114,10 @@ def test_carbon_outputs_and_carbon_only_reruns(workdir):
     config["carbon"]["scenarios"][0] = {"name": "wind", "intensity_g_per_kwh": 20}
     workdir.write_config(config)
     assert job_counts(workdir.snakemake("-n").stdout) == CARBON_ONLY
+    # the embodied sources charged: ACT's alone
+    config["carbon"]["embodied_sources"] = []
+    workdir.write_config(config)
+    assert job_counts(workdir.snakemake("-n").stdout) == CARBON_ONLY
 
     # (c) a hardware value of the charged device: only carbon
     hardware_file = workdir.path / "config" / "hardware.yaml"
@@ -110,12 +128,14 @@ def test_carbon_outputs_and_carbon_only_reruns(workdir):
     workdir.snakemake()
     final = read_table("carbon", results / "carbon.parquet").to_pandas()
     assert final.unit_embodied_g.tolist() == pytest.approx([23_020] * 9, abs=1)  # = a100-40gb
+    assert set(final.embodied_source) == {"act"}
     assert (final.lifetime_years == 4).all()
     assert final[final.scenario == "wind"].intensity_g_per_kwh.eq(20).all()
     assert mtimes(upstream) == upstream
 
-    # (d) an unrelated hardware entry: nothing to do
+    # (d) an unrelated hardware entry, or another device's published figure: nothing to do
     hardware["devices"]["h200"]["memory_gb"] = 999
+    hardware["devices"]["h100-sxm-80gb"]["embodied_sources"]["ecologits-h100"]["year"] = 2024
     hardware_file.write_text(yaml.safe_dump(hardware))
     assert "Nothing to be done" in workdir.snakemake("-n").stdout
 

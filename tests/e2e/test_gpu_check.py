@@ -136,12 +136,74 @@ def test_a_part_out_of_time_leaves_the_next_part_and_the_earlier_tables(tmp_path
     assert re.search(r"part wan: timed out in [0-9.]+ s", log)
 
 
+def test_optional_parts_that_do_not_fit_are_skipped_and_leave_the_exit_status_alone(tmp_path):
+    # cogvideox starts (its prediction fits) but runs out of its 1 s; latte's prediction does
+    # not fit what is left, so it never starts
+    proc = gpu_check(
+        tmp_path, "--cpu", "--parts", "energy,cogvideox,latte",
+        "--budget", "cogvideox=1", "--predict", "latte=10000",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows, meta = figures(tmp_path)
+    parts = {p["part"]: p for p in json.loads(meta["vidcarbon.gpu_check.parts"])}
+    assert {name: p["status"] for name, p in parts.items()} == {
+        "energy": "ok",
+        "cogvideox": "skipped: time",
+        "latte": "skipped: time",
+    }
+    assert parts["cogvideox"]["reason"] == "stopped at its budget of 1 s"
+    assert parts["latte"]["wall_s"] is None and "predicted 10000 s" in parts["latte"]["reason"]
+    latte = [r for r in rows if r["part"] == "latte"]
+    assert latte and {r["status"] for r in latte} == {"skipped: time"}
+    log = (tmp_path / "out" / "gpu_check.log").read_text()
+    assert "required parts not ok: none; optional: cogvideox skipped: time" in log
+    # the pre-flight ran first and its versions are kept, the CUDA driver's among them on a GPU
+    preflight = json.loads(meta["vidcarbon.gpu_check.preflight"])
+    assert preflight["ok"] and preflight["mode"] == "cpu"
+    versions = json.loads(meta["vidcarbon.gpu_check.versions"])
+    assert {"pandas", "pyarrow", "numpy", "imageio", "typing-extensions"} <= set(versions)
+
+
+def test_the_preflight_alone(tmp_path):
+    proc = gpu_check(tmp_path, "--cpu", "--preflight")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((tmp_path / "out" / "preflight.json").read_text())
+    assert result["ok"] and result["seconds"] < 60
+    steps = {s["step"] for s in result["steps"]}
+    assert {"import snakemake.api", "import zeus.device", "diffusers.WanPipeline"} <= steps
+    assert not (tmp_path / "work").exists()  # no part ran
+
+
+def test_a_failed_preflight_stops_the_check_with_one_line(tmp_path):
+    broken = tmp_path / "broken" / "zeus"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('zeus is broken here')\n")
+    env_path = f"{broken.parent}:{os.environ.get('PYTHONPATH', '')}"
+    out, work = tmp_path / "out", tmp_path / "work"
+    proc = subprocess.run(
+        ["bash", str(REPO / "benchmarks" / "gpu_check.sh"), "--cpu", "--out", str(out)]
+        + ["--work", str(work)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHON": sys.executable, "PYTHONPATH": env_path},
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "gpu_check: pre-flight failed at import zeus.device: ImportError: zeus is broken here; "
+        f"nothing else ran (details: {out / 'gpu_check.log'})"
+    ]
+    assert not work.exists() and not (out / "gpu_check.parquet").exists()
+
+
 def test_dry_run_builds_every_part_of_the_gpu_configs(tmp_path):
     proc = gpu_check(tmp_path, "--dry-run")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = (tmp_path / "out" / "gpu_check.log").read_text()
     for part in ("energy", "wan", "llm", "wan-flops", "cogvideox", "latte"):
         assert f"part {part}: ok" in log
+    required = re.findall(r"part ([a-z-]+) \(required\)", log)
+    assert required == ["energy", "wan", "llm", "wan-flops"]
     # the GPU configs at full size: Wan's 81 frames of 480x832 and the energy check on cuda
     assert "480p_f81_s50_seed0" in log and "results/energy_check/cuda.json" in log
 

@@ -15,4 +15,5 @@ with logged(snakemake.log[0]):
         fidelity_floor_ssim=snakemake.params.fidelity_floor_ssim,
         gpu_peaks_tflops=snakemake.params.gpu_peaks_tflops,
         config_hash=snakemake.params.config_hash,
+        rq1_sources=snakemake.params.rq1_sources,
     )

@@ -35,7 +35,9 @@ CHART_SPECS: dict[str, ChartSpec] = {
         ("scenario", "reference_resolution", "random_weight_models"),
     ),
     "rq1_energy_sources": ChartSpec(
-        "RQ1 embodied and operational carbon", ("runs", "carbon"), ("reference_resolution",)
+        "RQ1 embodied and operational carbon",
+        ("runs", "carbon"),
+        ("reference_resolution", "rq1_sources"),
     ),
     "rq3_phase_shares": ChartSpec("RQ3 phases", ("runs",), ()),
     "rq5_resolution": RQ5,

@@ -23,6 +23,7 @@ from vidcarbon.analysis import (
     sources,
 )
 from vidcarbon.analysis import comparison as comparison_charts
+from vidcarbon.analysis.embodied import headline
 from vidcarbon.analysis.render import save
 from vidcarbon.levers import baseline_rows
 from vidcarbon.records import read_json
@@ -55,9 +56,15 @@ class Inputs:
         return runs
 
     @cached_property
+    def carbon_sources(self) -> pd.DataFrame:
+        """The carbon table's baseline cells, a row per embodied source (the RQ1 chart's)."""
+        carbon = baseline_rows(self._read("carbon", "carbon"))
+        return shared_counters.without_cells(carbon, self.measured)
+
+    @cached_property
     def carbon(self) -> pd.DataFrame:
-        carbon = self._read("carbon", "carbon")
-        return shared_counters.without_cells(baseline_rows(carbon), self.measured)
+        """The headline rows of the carbon table: ACT's embodied carbon."""
+        return headline(self.carbon_sources)
 
     @cached_property
     def quality(self) -> pd.DataFrame:
@@ -113,8 +120,8 @@ DRAW: dict[str, Callable[..., alt.TopLevelMixin]] = {
             i.carbon, i.quality, scenario, reference_resolution, tuple(random_weight_models)
         )
     ),
-    "rq1_energy_sources": lambda i, reference_resolution: sources.source_chart(
-        i.carbon, reference_resolution
+    "rq1_energy_sources": lambda i, reference_resolution, rq1_sources: sources.source_chart(
+        i.carbon_sources, reference_resolution, rq1_sources
     ),
     "rq3_phase_shares": lambda i: phases.phase_share_chart(i.runs),
     "rq5_resolution": lambda i, scenario, reference_resolution: scaling.resolution_chart(

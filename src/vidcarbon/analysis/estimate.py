@@ -10,11 +10,26 @@ from numbers import Integral
 import pandas as pd
 
 from vidcarbon import defaults
-from vidcarbon.carbon.accounting import SECONDS_PER_YEAR
+from vidcarbon.carbon.accounting import (
+    SECONDS_PER_YEAR,
+    breakeven_intensity_g_per_kwh,
+    embodied_share_g,
+)
 from vidcarbon.carbon.intensity import Scenario, resolve_scenario
 from vidcarbon.errors import ConfigError
 from vidcarbon.grid import BASELINE, RESOLUTIONS, parse_cell_id
 from vidcarbon.laws import CarbonRates, Interval, fit_model, usable_cells
+
+
+@dataclass(frozen=True)
+class SourceEstimate:
+    """Embodied carbon of the video under one embodied source, and the grid intensity below
+    which it exceeds the operational carbon (from the predicted energy and time)."""
+
+    source: str
+    counts: str
+    embodied_g: Interval
+    breakeven_intensity_g_per_kwh: float
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,7 @@ class Estimate:
     duration_s: Interval
     operational_g: Interval
     embodied_g: Interval | None
+    by_source: list[SourceEstimate]  # every embodied source of the device, ACT's first
     scenario: Scenario
     extrapolated: dict[str, tuple[float, float, float]]  # variable: (asked, fitted min, max)
     r2: float
@@ -82,13 +98,16 @@ def estimate(
     embodied_g: float | None = None,
     lifetime_years: float = defaults.LIFETIME_YEARS,
     lever: str = BASELINE,
+    sources: list[dict] = (),
 ) -> Estimate:
     """Predict one video of `model` from the laws fitted on its ok baseline cells in `runs`;
     under `lever`, scaled by the lever's energy and time ratios to its baseline cells (mean
     over its ok cells: one law per model, one ratio per lever).
 
     The frame rate (unless `fps` is given) and the pixel size of a measured resolution are the
-    model's own, read from its runs; an unmeasured resolution takes Open-Sora's size."""
+    model's own, read from its runs; an unmeasured resolution takes Open-Sora's size.
+    `embodied_g`: the headline embodied carbon of the device; `sources`: its embodied sources
+    (`carbon.embodied.source_table`), each estimated with its break-even intensity."""
     check_request(resolution, duration_s, steps, fps, pue)
     cells = usable_cells(runs)
     cells = cells[cells.model == model]
@@ -117,6 +136,12 @@ def estimate(
         scenario.intensity_g_per_kwh, pue, embodied_g or 0.0, lifetime_years * SECONDS_PER_YEAR
     )
     fit = law.fit("energy_j")
+    lifetime_s = lifetime_years * SECONDS_PER_YEAR
+    by_source = []
+    for src in sources:
+        embodied = duration.scaled(embodied_share_g(1.0, src["embodied_g"], lifetime_s))
+        even = breakeven_intensity_g_per_kwh(energy.value, embodied.value, pue)
+        by_source.append(SourceEstimate(src["source"], src["counts"], embodied, even))
     return Estimate(
         height=height,
         width=width,
@@ -127,6 +152,7 @@ def estimate(
         duration_s=duration,
         operational_g=energy.scaled(rates.g_per_j),
         embodied_g=None if embodied_g is None else duration.scaled(rates.g_per_s),
+        by_source=by_source,
         scenario=scenario,
         extrapolated=law.extrapolates(**x),
         r2=fit.r2,

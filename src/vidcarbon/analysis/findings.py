@@ -14,6 +14,11 @@ that round to it (5.4 -> 5.35..5.45; "about 6x", one significant figure -> 5.5..
 ("proportionally", "linearly", "near-quadratic") is read as an exponent within 10 % of 1
 (0.9..1.1), a stated choice. Exponents and ratios come from the one fitted model
 (`vidcarbon.laws`); shares and carbon ratios are means over the cells of one configuration.
+
+RQ1 is checked once per embodied source (ACT's model, the headline, and each published figure
+in the carbon table), on the measured cells and, for the paper's GPU at its setting, from Eq. 1
+without a run (`analysis.embodied`); with the break-even grid intensity of each device and
+source (kind 'breakeven').
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ import pandas as pd
 from scipy import stats
 
 from vidcarbon.analysis.efficiency import efficiency_markdown, phase_efficiency
+from vidcarbon.analysis.embodied import PAPER, PaperSetting
 from vidcarbon.analysis.levers import lever_findings, levers_markdown
 from vidcarbon.analysis.shared_counters import note, without_cells, without_shared
 from vidcarbon.analysis.sources import source_cells
+from vidcarbon.carbon.intensity import resolve_scenario
 from vidcarbon.grid import RESOLUTIONS
 from vidcarbon.laws import PHASES, QUANTITIES, VARIABLES, ModelLaws, fit_models, usable_cells
 from vidcarbon.levers import baseline_rows
@@ -103,6 +110,8 @@ class Finding:
     band_source: str | None = None
     verdict: str | None = None
     detail: str = ""
+    embodied_source: str | None = None
+    device: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,8 +124,9 @@ class Claim:
     unit: str
     band: Band
 
-    def measured(self, model, value, low, high, interval, n, detail, r2=None) -> Finding:
-        """The row of a measured figure with its 95 % interval [low, high] (None: none)."""
+    def measured(self, model, value, low, high, interval, n, detail, r2=None, **about) -> Finding:
+        """The row of a measured figure with its 95 % interval [low, high] (None: none);
+        `about`: the embodied source and device of an RQ1 figure."""
         if low is None:
             detail = f"{detail}; no interval, so no verdict"
         return self._row(
@@ -129,6 +139,7 @@ class Claim:
             interval=interval,
             n=n,
             r2=r2,
+            **about,
         )
 
     def not_measured(self, model: str, detail: str) -> Finding:
@@ -206,6 +217,14 @@ WIND = Claim(
     "ratio",
     stated(5.4, 2, unit="x"),
 )
+WIND_DOMINATES = Claim(
+    "operational carbon larger than embodied under wind",
+    "RQ1, Fig. 2: 'embodied carbon contributes negligibly to the overall carbon footprint "
+    "compared to operational carbon. Even when the datacenter is powered by wind ...'",
+    "operational > embodied",
+    "ratio",
+    Band(1.0, math.inf, "the paper's conclusion: operational carbon is the larger part"),
+)
 GAS = Claim(
     "embodied share of the carbon under gas",
     "RQ1, Fig. 2: 'When the system is powered by gas ... embodied carbon contributes only 0.4% "
@@ -229,8 +248,10 @@ PER_UNIT = Claim(
     "ratio",
     stated(78, 2, unit="x"),
 )
+RQ1_CLAIMS = (WIND, WIND_DOMINATES, GAS)
 CLAIMS = (
     WIND,
+    WIND_DOMINATES,
     GAS,
     PER_REQUEST,
     PER_UNIT,
@@ -363,38 +384,163 @@ def _ratio_720p(law: ModelLaws) -> Finding:
     )
 
 
+def _embodied_sources(carbon: pd.DataFrame) -> list[str]:
+    """The embodied sources of the carbon table, the headline first."""
+    return list(
+        dict.fromkeys(
+            carbon.sort_values("embodied_default", ascending=False, kind="stable").embodied_source
+        )
+    )
+
+
 def carbon_claims(carbon: pd.DataFrame, reference_resolution: str = "240p") -> list[Finding]:
-    """Operational against embodied carbon under wind and gas (RQ1), per model, at the
-    configuration of the RQ1 chart."""
+    """Operational against embodied carbon under wind and gas (RQ1), per model and embodied
+    source, at the configuration of the RQ1 chart."""
     findings = []
     for model in sorted(set(carbon.model)):
-        for claim, source in ((WIND, "wind"), (GAS, "gas")):
-            rows = carbon[(carbon.model == model) & (carbon.scenario == source)]
-            rows = source_cells(rows, reference_resolution)
-            if rows.empty:
-                findings.append(
-                    claim.not_measured(model, f"no ok cell under a '{source}' scenario")
+        for source in _embodied_sources(carbon[carbon.model == model]):
+            of_source = carbon[(carbon.model == model) & (carbon.embodied_source == source)]
+            device = of_source.embodied_device.iloc[0]
+            about = {"embodied_source": source, "device": device}
+            for claim, scenario in ((WIND, "wind"), (WIND_DOMINATES, "wind"), (GAS, "gas")):
+                rows = source_cells(of_source[of_source.scenario == scenario], reference_resolution)
+                if rows.empty:
+                    findings.append(
+                        claim._row(
+                            model,
+                            NOT_MEASURED,
+                            f"no ok cell under a '{scenario}' scenario",
+                            **about,
+                        )
+                    )
+                    continue
+                per_cell = (
+                    rows.embodied_g / rows.total_g
+                    if claim is GAS
+                    else rows.operational_g / rows.embodied_g
                 )
-                continue
-            per_cell = (
-                rows.operational_g / rows.embodied_g
-                if claim is WIND
-                else rows.embodied_g / rows.total_g
-            )
-            value, low, high = mean_interval(per_cell)
-            device = f"{rows.embodied_device.iloc[0]} ({rows.embodied_scope.iloc[0]} scope)"
+                value, low, high = mean_interval(per_cell)
+                charged = f"{rows.embodied_unit.iloc[0]}, {rows.embodied_counts.iloc[0]}"
+                findings.append(
+                    claim.measured(
+                        model,
+                        value,
+                        low,
+                        high,
+                        "95 % CI of the mean",
+                        len(rows),
+                        f"{_describe(rows)} (the RQ1 chart's); embodied carbon of {charged}, "
+                        f"{rows.unit_embodied_g.iloc[0] / 1000:.4g} kg",
+                        **about,
+                    )
+                )
+    return findings
+
+
+PAPER_SETTING = "paper setting"
+
+
+def paper_setting_claims(sources: list[dict], setting: PaperSetting = PAPER) -> list[Finding]:
+    """RQ1 for the paper's GPU at its setting under each of its embodied sources, from Eq. 1
+    (no run); the interval spans the "~250 W" the paper's figures allow."""
+    intensity = {
+        s: resolve_scenario({"source": s}, "rq1").intensity_g_per_kwh for s in ("wind", "gas")
+    }
+    low_w, power_w, high_w = setting.powers_w
+    findings = []
+    for src in sources:
+        about = {"embodied_source": src["source"], "device": src["device"]}
+        detail = (
+            f"{setting.describe(src['device'])}; embodied {src['embodied_g'] / 1000:.4g} kg "
+            f"({src['counts']}; {src['citation']})"
+        )
+        for claim in RQ1_CLAIMS:
+            if claim is GAS:
+                at = [
+                    setting.embodied_fraction(src["embodied_g"], intensity["gas"], p)
+                    for p in (high_w, power_w, low_w)
+                ]
+            else:
+                at = [
+                    setting.operational_per_embodied(src["embodied_g"], intensity["wind"], p)
+                    for p in (low_w, power_w, high_w)
+                ]
             findings.append(
                 claim.measured(
-                    model,
-                    value,
-                    low,
-                    high,
-                    "95 % CI of the mean",
-                    len(rows),
-                    f"{_describe(rows)} (the RQ1 chart's); embodied carbon of {device}",
+                    PAPER_SETTING,
+                    at[1],
+                    at[0],
+                    at[2],
+                    f"range over {low_w:g}..{high_w:g} W",
+                    None,
+                    detail,
+                    **about,
                 )
             )
     return findings
+
+
+BREAKEVEN = "break-even grid intensity (embodied > operational below it)"
+
+
+def breakeven_rows(
+    carbon: pd.DataFrame | None,
+    sources: list[dict],
+    reference_resolution: str = "240p",
+    setting: PaperSetting = PAPER,
+) -> list[Finding]:
+    """The grid intensity below which embodied carbon exceeds operational, per model, device
+    and embodied source on the RQ1 chart's cells, and for the paper's GPU at its setting."""
+    rows = []
+    if carbon is not None and len(carbon):
+        for model in sorted(set(carbon.model)):
+            for source in _embodied_sources(carbon[carbon.model == model]):
+                of_source = carbon[(carbon.model == model) & (carbon.embodied_source == source)]
+                cells = source_cells(of_source, reference_resolution)
+                cells = cells.drop_duplicates("cell_id")  # the same in every scenario
+                if cells.empty:
+                    continue
+                value, low, high = mean_interval(cells.breakeven_intensity_g_per_kwh)
+                rows.append(
+                    Finding(
+                        kind="breakeven",
+                        model=model,
+                        name=BREAKEVEN,
+                        value=value,
+                        ci_low=low,
+                        ci_high=high,
+                        interval=None if low is None else "95 % CI of the mean",
+                        unit="g_per_kwh",
+                        n=len(cells),
+                        embodied_source=source,
+                        device=cells.embodied_device.iloc[0],
+                        detail=f"{_describe(cells)} (the RQ1 chart's); "
+                        f"{cells.embodied_unit.iloc[0]}, "
+                        f"{cells.unit_embodied_g.iloc[0] / 1000:.4g} kg; "
+                        "embodied_g / (energy_kwh x pue)",
+                    )
+                )
+    low_w, power_w, high_w = setting.powers_w
+    for src in sources:
+        at = [setting.breakeven_g_per_kwh(src["embodied_g"], p) for p in (high_w, power_w, low_w)]
+        rows.append(
+            Finding(
+                kind="breakeven",
+                model=PAPER_SETTING,
+                name=BREAKEVEN,
+                value=at[1],
+                ci_low=at[0],
+                ci_high=at[2],
+                interval=f"range over {low_w:g}..{high_w:g} W",
+                unit="g_per_kwh",
+                embodied_source=src["source"],
+                device=src["device"],
+                detail=f"{setting.describe(src['device'])}; embodied "
+                f"{src['embodied_g'] / 1000:.4g} kg ({src['counts']}); "
+                "embodied_g / lifetime_s x 3.6e6 / (P x pue)",
+            )
+        )
+    return rows
 
 
 def comparison_claims(
@@ -521,15 +667,19 @@ def findings_rows(
     comparison: pd.DataFrame | None = None,
     llm: pd.DataFrame | None = None,
     reference_resolution: str = "240p",
+    rq1_sources: list[dict] = (),
 ) -> list[dict]:
     """All findings as rows of the `findings` table; a missing table makes its claims
-    'not measured'."""
+    'not measured'. `rq1_sources`: the embodied sources of the paper's GPU
+    (`carbon.embodied.source_table`), for RQ1 at the paper's setting."""
     laws = fit_models(runs)
     found = law_rows(laws)
     if carbon is not None:
         found += carbon_claims(carbon, reference_resolution)
     else:
-        found += [c.not_measured(m, "no carbon table") for m in laws for c in (WIND, GAS)]
+        found += [c.not_measured(m, "no carbon table") for m in laws for c in RQ1_CLAIMS]
+    found += paper_setting_claims(list(rq1_sources))
+    found += breakeven_rows(carbon, list(rq1_sources), reference_resolution)
     found += comparison_claims(comparison, runs, llm, laws)
     found += run_claims(runs, laws)
     return [asdict(f) for f in found]
@@ -542,6 +692,8 @@ def _number(value, unit: str | None) -> str:
         return f"{100 * value:.4g} %"
     if unit == "ratio":
         return f"{value:.4g}x"
+    if unit == "g_per_kwh":
+        return f"{value:.4g} g/kWh"
     return _exponent(value)
 
 
@@ -556,7 +708,60 @@ def _interval(row) -> str:
 
 
 def _band(row) -> str:
+    if row.band_high == math.inf:
+        return f"> {_number(row.band_low, row.unit)}"
     return f"{_number(row.band_low, row.unit)} .. {_number(row.band_high, row.unit)}"
+
+
+def _source(row) -> str:
+    if row.embodied_source is None or pd.isna(row.embodied_source):
+        return ""
+    return f"{row.embodied_source} ({row.device})"
+
+
+def _rq1_cell(row) -> str:
+    """A claim row as 'value [interval] **verdict**' (its verdict alone if not measured)."""
+    if row is None or pd.isna(row.value):
+        return "" if row is None else row.verdict
+    interval = _interval(row)
+    return f"{_number(row.value, row.unit)}{f' [{interval}]' if interval else ''} **{row.verdict}**"
+
+
+def rq1_markdown(findings: pd.DataFrame) -> list[str]:
+    """RQ1 and the break-even at a glance: one line per model (or the paper's setting), device
+    and embodied source."""
+    rq1 = findings[findings.embodied_source.notna()]
+    if rq1.empty:
+        return []
+    lines = [
+        "## RQ1 under each embodied source",
+        "",
+        "The paper charges ACT's model of the A100 (the headline here too); published figures "
+        "count more of the machine (docs/carbon.md, *Embodied sources*). *paper setting* rows "
+        "are Eq. 1 for the paper's GPU at its setting, not a measurement; their interval is "
+        "the range over the power the paper's figures allow. Break-even: the grid intensity "
+        "below which embodied carbon exceeds operational.",
+        "",
+        "| model | embodied source (device) | operational / embodied, wind | "
+        "operational larger under wind | embodied share, gas | break-even g/kWh |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (model, source), rows in rq1.groupby(["model", "embodied_source"], sort=False):
+        by = {r.name: r for r in rows.itertuples()}
+
+        first = rows.iloc[0]
+        breakeven = by.get(BREAKEVEN)
+        even = ""
+        if breakeven is not None:
+            even = f"{breakeven.value:.3g}"
+            if breakeven.ci_low is not None and not pd.isna(breakeven.ci_low):
+                even += f" [{breakeven.ci_low:.3g} .. {breakeven.ci_high:.3g}]"
+        lines.append(
+            f"| {model} | {source} ({first.device}) | {_rq1_cell(by.get(WIND.name))} "
+            f"| {_rq1_cell(by.get(WIND_DOMINATES.name))} | {_rq1_cell(by.get(GAS.name))} "
+            f"| {even} |"
+        )
+    return [*lines, ""]
 
 
 LEGEND = (
@@ -598,19 +803,21 @@ def summary_markdown(findings: pd.DataFrame, runs: pd.DataFrame | None = None) -
         lines += [f"- {note}" for note in caveats(runs)] + [""]
     lines += ["## The paper's claims against the measured data", ""]
     lines += [
-        "| model | claim | measured | 95 % interval | band (source) | verdict | n | how |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | claim | embodied source | measured | 95 % interval | band (source) | verdict "
+        "| n | how |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for f in findings[findings.kind == "claim"].itertuples():
         n = "" if pd.isna(f.n) else int(f.n)
         lines.append(
-            f"| {f.model} | {f.name} | {_number(f.value, f.unit)} | {_interval(f)} "
-            f"| {_band(f)} ({f.band_source}) | **{f.verdict}** | {n} | {f.detail} |"
+            f"| {f.model} | {f.name} | {_source(f)} | {_number(f.value, f.unit)} | "
+            f"{_interval(f)} | {_band(f)} ({f.band_source}) | **{f.verdict}** | {n} | {f.detail} |"
         )
     lines += ["", "Where each claim is in the paper:", ""]
     claims = findings[findings.kind == "claim"].drop_duplicates("name")
     lines += [f"- *{f.name}*: {f.paper}" for f in claims.itertuples()]
-    lines += ["", "## The fitted laws: y = c x steps^a x pixels^b x frames^f", ""]
+    lines += ["", *rq1_markdown(findings)]
+    lines += ["## The fitted laws: y = c x steps^a x pixels^b x frames^f", ""]
     lines += [
         "Exponents with their 95 % confidence interval; a variable with one value in the runs "
         "is not fitted (blank).",
@@ -704,10 +911,12 @@ def write_findings(
     fidelity_floor_ssim: float,
     gpu_peaks_tflops: dict[str, float],
     config_hash: str,
+    rq1_sources: list[dict],
 ) -> None:
-    """Rule findings: the claims and laws (findings.parquet), energy per FLOP
+    """Rule findings: the claims, break-evens and laws (findings.parquet), energy per FLOP
     (efficiency.parquet), and both as Markdown and HTML (`outputs`: findings, efficiency,
-    summary, html). Cells whose device-wide counter was shared are left out, and said so."""
+    summary, html); `rq1_sources` as in `findings_rows`. Cells whose device-wide counter was
+    shared are left out, and said so."""
     measured = read_table("runs", runs_path).to_pandas()
     runs, left_out = without_shared(baseline_rows(measured))
     carbon = without_cells(baseline_rows(read_table("carbon", carbon_path).to_pandas()), measured)
@@ -715,7 +924,14 @@ def write_findings(
         read_table("video_vs_text", comparison_path).to_pandas() if comparison_path else None
     )
     llm = read_table("llm", llm_path).to_pandas() if llm_path else None
-    rows = findings_rows(runs, carbon, comparison, llm, reference_resolution=reference_resolution)
+    rows = findings_rows(
+        runs,
+        carbon,
+        comparison,
+        llm,
+        reference_resolution=reference_resolution,
+        rq1_sources=rq1_sources,
+    )
     levers = read_table("levers", levers_path).to_pandas()
     rows += lever_findings(levers, scenario, fidelity_floor_ssim)
     meta = provenance(config_hash, sorted(set(runs.hostname.dropna())), [])

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from vidcarbon.analysis.embodied import headline
 from vidcarbon.grid import BASELINE, parse_cell_id
 from vidcarbon.quality.fidelity import METHOD, fidelity
 from vidcarbon.tables import LEVER_FIGURES, provenance, read_table, write_table
@@ -34,10 +35,13 @@ def _status(cells: pd.DataFrame, cell_id: str, baseline_id: str) -> tuple[str, s
 def lever_rows(
     runs: pd.DataFrame, carbon: pd.DataFrame, fidelity: dict[str, Any], kinds: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """One row per (lever cell, scenario). `fidelity`: lever cell_id -> `Fidelity` (where
-    both videos are ok); `kinds`: lever name -> its `lever_kinds`."""
+    """One row per (lever cell, scenario), with the headline embodied carbon (ACT's).
+    `fidelity`: lever cell_id -> `Fidelity` (where both videos are ok); `kinds`: lever name
+    -> its `lever_kinds`."""
     cells = runs.set_index("cell_id")
-    figures = carbon.merge(runs[["cell_id", *_RUN_COLUMNS]], on="cell_id", suffixes=("", "_run"))
+    figures = headline(carbon).merge(
+        runs[["cell_id", *_RUN_COLUMNS]], on="cell_id", suffixes=("", "_run")
+    )
     by_key = figures.set_index(["cell_id", "scenario"])
     rows = []
     for lever_row in figures[figures.lever != BASELINE].to_dict("records"):

@@ -2,8 +2,12 @@
 
 carbon_g = energy_kwh x PUE x intensity_g_per_kwh + (t_gen_s / (t_life_s x utilisation)) x E_g
 with E_g the charged hardware's embodied carbon times the job's share of it (1 for a GPU job,
-threads / cores for a CPU job). Only `status == ok` cells get carbon; other cells keep a row
+threads / cores for a CPU job), once per embodied source (ACT's model, the headline, and each
+published figure configured). Only `status == ok` cells get carbon; other cells keep a row
 whose carbon columns are null, so failures stay visible.
+
+Break-even: below intensity_g_per_kwh = embodied_g / (energy_kwh x PUE) a job's embodied carbon
+exceeds its operational carbon.
 """
 
 from __future__ import annotations
@@ -64,6 +68,12 @@ def embodied_share_g(duration_s: float, embodied_g: float, used_lifetime_s: floa
     return duration_s / used_lifetime_s * embodied_g
 
 
+def breakeven_intensity_g_per_kwh(energy_j: float, embodied_g: float, pue: float) -> float:
+    """The grid intensity at which `embodied_g` equals the operational carbon of `energy_j`;
+    below it embodied carbon is the larger part (g CO2e per kWh)."""
+    return embodied_g / (energy_j / J_PER_KWH * pue)
+
+
 def _methods(run: dict[str, Any]) -> tuple[str, str]:
     measured = [c for c in COMPONENTS if run.get(f"{c}_method") in MEASURED_METHODS]
     estimated = [c for c in COMPONENTS if run.get(f"{c}_method") == "estimated"]
@@ -105,6 +115,11 @@ def cell_carbon(
         lifetime_years=assume.lifetime_years,
         utilisation=assume.utilisation,
         embodied_device=hardware.device,
+        embodied_source=hardware.source,
+        embodied_default=hardware.source == defaults.EMBODIED_SOURCE,
+        embodied_counts=hardware.counts,
+        embodied_citation=hardware.citation,
+        embodied_year=hardware.year,
         embodied_scope=hardware.scope,
         embodied_unit=hardware.unit,
         unit_embodied_g=hardware.embodied_g,
@@ -152,6 +167,7 @@ def cell_carbon(
             total_g=None,
             net_total_g=None,
             embodied_fraction=None,
+            breakeven_intensity_g_per_kwh=None,
         )
         return row
     total = totals["operational_g"] + totals["embodied_g"]
@@ -166,6 +182,11 @@ def cell_carbon(
         total_g=total,
         net_total_g=None if net_op_total is None else net_op_total + totals["embodied_g"],
         embodied_fraction=totals["embodied_g"] / total if total > 0 else None,
+        breakeven_intensity_g_per_kwh=(
+            breakeven_intensity_g_per_kwh(energy_total, totals["embodied_g"], assume.pue)
+            if energy_total > 0
+            else None
+        ),
     )
     return row
 
@@ -173,8 +194,8 @@ def cell_carbon(
 def carbon_rows(
     runs: list[dict[str, Any]],
     scenarios: list[Scenario],
-    hardware: ChargedHardware,
+    hardware: list[ChargedHardware],
     assume: Assumptions,
 ) -> list[dict[str, Any]]:
-    """Rows of the carbon table: every cell x every scenario."""
-    return [cell_carbon(r, s, hardware, assume) for s in scenarios for r in runs]
+    """Rows of the carbon table: every cell x every scenario x every embodied source."""
+    return [cell_carbon(r, s, h, assume) for h in hardware for s in scenarios for r in runs]

@@ -1,9 +1,16 @@
-"""Embodied carbon of hardware, ACT-style (Gupta et al., ISCA'22), from config/hardware.yaml specs.
+"""Embodied carbon of hardware from config/hardware.yaml: ACT's model (Gupta et al., ISCA'22),
+the headline source, and the published figures an entry lists under `embodied_sources`.
 
+ACT, computed from the entry's specs:
   die_g       = area_cm2 x CPA,  CPA = (fab_intensity x EPA + GPA + MPA) / yield   (g/cm^2)
   memory_g    = capacity_gb x CPS_dram / yield,  storage_g = capacity_gb x CPS_ssd / yield
   packaging_g = packaged ICs x 150 g
 Coefficients: src/vidcarbon/data/act_coefficients.yaml. All masses in g CO2e.
+
+A published figure is one number per unit of the entry (`embodied_kg`) with what it counts
+(`counts`: gpu | board | server share for a gpu or cpu entry, server for a node entry), its
+`scope` in words, `citation`, `where` in the source and `year`; one without any of them is
+refused when the hardware file is read.
 """
 
 from __future__ import annotations
@@ -11,10 +18,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from vidcarbon import defaults
 from vidcarbon.carbon.intensity import act_tables
 from vidcarbon.errors import ConfigError
 
 SCOPES = ("gpu", "node")
+ACT = defaults.EMBODIED_SOURCE
+ACT_CITATION = (
+    "Gupta et al., ACT: Designing Sustainable Computer Systems with an Architectural Carbon "
+    "Modeling Tool, ISCA 2022 (github.com/facebookresearch/ACT); computed from the entry's dies, "
+    "memory and packaged ICs"
+)
+ACT_YEAR = 2022
+# what one published figure of a gpu or cpu entry covers: the package alone, its share of its
+# board (baseboard, NVLink switches, power delivery...), or its share of its whole server; a
+# node entry's figure is the whole server, accelerators included
+COUNTS = ("gpu", "board", "server share")
+NODE_COUNTS = ("server",)
+SOURCE_FIELDS = ("counts", "embodied_kg", "scope", "citation", "where", "year")
 
 
 def carbon_per_area_g_per_cm2(
@@ -119,6 +140,68 @@ def node_embodied(name: str, spec: dict[str, Any], devices: dict[str, dict]) -> 
 
 
 @dataclass(frozen=True)
+class PublishedSource:
+    """One published embodied figure of a device (see the module docstring)."""
+
+    name: str
+    counts: str
+    embodied_kg: float
+    scope: str
+    citation: str
+    where: str
+    year: int
+
+
+def published_sources(device: str, spec: dict[str, Any]) -> dict[str, PublishedSource]:
+    """The entry's `embodied_sources`, checked: a source lacking a field, or with a value out of
+    range, is a ConfigError naming the device, the source and the field."""
+    raw = spec.get("embodied_sources") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"hardware entry {device!r}: embodied_sources is a {type(raw).__name__}; give a "
+            "mapping of source name to its fields (" + ", ".join(SOURCE_FIELDS) + ")"
+        )
+    sources = {}
+    for name, fields in raw.items():
+        where = f"hardware entry {device!r}, embodied source {name!r}"
+        if name == ACT:
+            raise ConfigError(f"{where}: the name {ACT!r} is ACT's model, computed; pick another")
+        fields = fields if isinstance(fields, dict) else {}
+        missing = [f for f in SOURCE_FIELDS if fields.get(f) in (None, "")]
+        if missing:
+            raise ConfigError(
+                f"{where}: missing {', '.join(missing)}; a published figure needs all of "
+                f"{', '.join(SOURCE_FIELDS)} (a figure without its citation or scope cannot be "
+                "checked)"
+            )
+        unknown = sorted(set(fields) - set(SOURCE_FIELDS))
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown field {', '.join(unknown)}; allowed: {', '.join(SOURCE_FIELDS)}"
+            )
+        kind = spec.get("kind", "gpu")
+        allowed = NODE_COUNTS if kind == "node" else COUNTS
+        if fields["counts"] not in allowed:
+            raise ConfigError(
+                f"{where}: counts {fields['counts']!r}; allowed for a {kind} entry: "
+                f"{', '.join(allowed)}"
+            )
+        kg = fields["embodied_kg"]
+        if isinstance(kg, bool) or not isinstance(kg, (int, float)) or not kg > 0:
+            raise ConfigError(f"{where}: embodied_kg {kg!r}; allowed: a number of kg > 0")
+        if isinstance(fields["year"], bool) or not isinstance(fields["year"], int):
+            raise ConfigError(f"{where}: year {fields['year']!r}; allowed: a year, e.g. 2023")
+        sources[name] = PublishedSource(name=name, **{f: fields[f] for f in SOURCE_FIELDS})
+    return sources
+
+
+def check_sources(devices: dict[str, dict]) -> None:
+    """Check every entry's published sources (raises ConfigError on the first bad one)."""
+    for name, spec in devices.items():
+        published_sources(name, spec)
+
+
+@dataclass(frozen=True)
 class ChargedHardware:
     """What one job is charged for: `embodied_g` of a unit, times `threads / cores` if per-core.
 
@@ -133,6 +216,10 @@ class ChargedHardware:
     embodied_g: float
     cores: int | None
     breakdown: dict[str, float]
+    source: str = ACT
+    counts: str = "gpu"
+    citation: str = ACT_CITATION
+    year: int = ACT_YEAR
 
     def share(self, threads: int | None) -> float:
         """Fraction of `embodied_g` a job with `threads` busy threads occupies."""
@@ -164,7 +251,14 @@ def charged_hardware(
     if scope == "gpu":  # the device alone; for a CPU run, that is its package
         if kind == "cpu":
             return ChargedHardware(
-                device, kind, "cpu_package", device, dev.total_g, int(spec["cores"]), dev.parts
+                device,
+                kind,
+                "cpu_package",
+                device,
+                dev.total_g,
+                int(spec["cores"]),
+                dev.parts,
+                counts="cpu package",
             )
         return ChargedHardware(device, kind, scope, device, dev.total_g, None, dev.parts)
     if not node or node not in devices or devices[node].get("kind") != "node":
@@ -183,7 +277,14 @@ def charged_hardware(
             )
         n = int(nspec["accelerators"])
         return ChargedHardware(
-            device, kind, scope, f"{node} / {n} GPUs", whole.total_g / n, None, whole.parts
+            device,
+            kind,
+            scope,
+            f"{node} / {n} GPUs",
+            whole.total_g / n,
+            None,
+            whole.parts,
+            counts="server share",
         )
     if nspec.get("cpu") != device or nspec.get("accelerators"):
         raise ConfigError(
@@ -191,4 +292,84 @@ def charged_hardware(
             "pick a node with `cpu: <this device>` and no accelerators"
         )
     cores = int(nspec["cpus"]) * int(spec["cores"])
-    return ChargedHardware(device, kind, scope, node, whole.total_g, cores, whole.parts)
+    return ChargedHardware(
+        device, kind, scope, node, whole.total_g, cores, whole.parts, counts="server"
+    )
+
+
+def _published_charge(act: ChargedHardware, source: PublishedSource, embodied_g: float, unit: str,
+                      counts: str, cores: int | None) -> ChargedHardware:  # fmt: skip
+    return ChargedHardware(
+        act.device,
+        act.kind,
+        "published",
+        unit,
+        embodied_g,
+        cores,
+        {},
+        source=source.name,
+        counts=counts,
+        citation=f"{source.citation}; {source.where}",
+        year=source.year,
+    )
+
+
+def charged_sources(
+    device: str, scope: str, node: str | None, devices: dict[str, dict], names: list[str] | None
+) -> list[ChargedHardware]:
+    """ACT's charge (first: the headline source), then one per published source in `names`
+    (None: all there are): the device's, charged as published whatever the scope (a CPU's at
+    threads / cores of its package, like ACT's), and at node scope the node's, a whole server
+    shared like ACT's node charge (1 / accelerators of it, or threads / cores of a CPU server)."""
+    act = charged_hardware(device, scope, node, devices)
+    published = {
+        name: (device, s) for name, s in published_sources(device, devices[device]).items()
+    }
+    if act.scope == "node":
+        for name, s in published_sources(node, devices[node]).items():
+            published.setdefault(name, (node, s))
+    wanted = list(published) if names is None else [n for n in names if n != ACT]
+    unknown = [n for n in wanted if n not in published]
+    if unknown:
+        where = f"{device!r}" + (f" or {node!r}" if act.scope == "node" else "")
+        raise ConfigError(
+            f"config key 'carbon.embodied_sources': {', '.join(map(repr, unknown))} is not a "
+            f"source of {where}; allowed: {', '.join([ACT, *published])} (null: all)"
+        )
+    cores = int(devices[device]["cores"]) if act.kind == "cpu" else None
+    charged = [act]
+    for name in wanted:
+        entry, s = published[name]
+        if entry == device:
+            unit = f"{device}: {s.counts} ({name})"
+            charged.append(_published_charge(act, s, s.embodied_kg * 1000.0, unit, s.counts, cores))
+        elif act.kind == "gpu":
+            n = int(devices[node]["accelerators"])
+            unit = f"{node} / {n} GPUs: server ({name})"
+            charged.append(
+                _published_charge(act, s, s.embodied_kg * 1000.0 / n, unit, "server share", None)
+            )
+        else:
+            unit = f"{node}: server ({name})"
+            charged.append(
+                _published_charge(act, s, s.embodied_kg * 1000.0, unit, "server", act.cores)
+            )
+    return charged
+
+
+def source_table(device: str, devices: dict[str, dict]) -> list[dict[str, Any]]:
+    """Every embodied source of `device` at gpu scope (ACT's first) as plain data, for the
+    rules that compare sources without charging a run; empty if the file lacks the device."""
+    if device not in devices:
+        return []
+    return [
+        {
+            "device": h.device,
+            "source": h.source,
+            "counts": h.counts,
+            "embodied_g": h.embodied_g,
+            "citation": h.citation,
+            "year": h.year,
+        }
+        for h in charged_sources(device, "gpu", None, devices, None)
+    ]

@@ -8,7 +8,7 @@ from typing import Any
 
 from vidcarbon.carbon.accounting import Assumptions, carbon_rows, operational_g
 from vidcarbon.carbon.credits import Reference, credit_rows, fit_rows
-from vidcarbon.carbon.embodied import charged_hardware
+from vidcarbon.carbon.embodied import charged_sources
 from vidcarbon.carbon.intensity import HourlySeries, Scenario, read_hourly_csv
 from vidcarbon.carbon.timeshift import by_period, defer
 from vidcarbon.grid import BASELINE
@@ -81,24 +81,30 @@ def run_carbon(
     """
     runs = read_table("runs", runs_path).to_pandas()
     assume = Assumptions(**settings["assumptions"])
-    hardware = charged_hardware(
-        settings["device"], settings["scope"], settings["node"], settings["hardware"]
+    charged = charged_sources(
+        settings["device"],
+        settings["scope"],
+        settings["node"],
+        settings["hardware"],
+        settings["embodied_sources"],
     )
+    hardware = charged[0]  # ACT's model: the headline, and what times and credits are charged
     scenarios = [Scenario(**s) for s in settings["scenarios"]]
     series = {
         s.name: read_hourly_csv(s.series_path, region=s.region) for s in scenarios if s.series_path
     }
     records = runs.astype(object).where(runs.notna(), None).to_dict("records")
     log.info(
-        "%d cells (%d ok) x %d scenarios; embodied: %s %s scope, %.0f g per unit",
+        "%d cells (%d ok) x %d scenarios x %d embodied sources; %s %s scope; %s",
         len(runs),
         int((runs.status == "ok").sum()),
         len(scenarios),
+        len(charged),
         hardware.device,
         hardware.scope,
-        hardware.embodied_g,
+        ", ".join(f"{h.source} {h.embodied_g:.0f} g per unit" for h in charged),
     )
-    carbon = carbon_rows(records, scenarios, hardware, assume)
+    carbon = carbon_rows(records, scenarios, charged, assume)
     by_time, deferral = [], []
     for s in scenarios:
         if s.name not in series:
@@ -106,7 +112,10 @@ def run_carbon(
         ok = [
             r
             for r in carbon
-            if r["scenario"] == s.name and r["status"] == "ok" and r["lever"] == BASELINE
+            if r["scenario"] == s.name
+            and r["status"] == "ok"
+            and r["embodied_default"]
+            and r["lever"] == BASELINE
         ]
         by_time += _time_rows(s, series[s.name], ok, assume)
         deferral += _deferral_rows(s, series[s.name], ok, settings["deadlines_h"], assume)

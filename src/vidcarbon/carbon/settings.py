@@ -7,11 +7,12 @@ entry reruns nothing, and any bad value stops Snakemake before a result is overw
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from vidcarbon.carbon.accounting import Assumptions
-from vidcarbon.carbon.embodied import charged_hardware
+from vidcarbon.carbon.embodied import charged_sources
 from vidcarbon.carbon.intensity import Scenario, resolve_scenarios
 from vidcarbon.config import grid_reference, load_hardware
 from vidcarbon.errors import ConfigError
@@ -25,6 +26,7 @@ class CarbonSettings:
     device: str
     scope: str
     node: str | None
+    embodied_sources: list[str]  # published sources charged besides ACT's model (the headline)
     hardware: dict[str, dict]  # only the entries the charged device and node need
     scenarios: list[dict[str, Any]]
     deadlines_h: list[int]
@@ -75,23 +77,34 @@ def _credit_scenario(name: str | None, scenarios: list[Scenario]) -> str:
 
 def _host_cpu_entry(config: dict, devices: dict[str, dict]) -> str:
     """The hardware entry of the CPU a CPU run runs on: measurement.cpu if it names one, else
-    the entry whose `cpuid` covers this host's CPU (the host that builds the DAG)."""
-    from vidcarbon.energy.host_cpu import matching_entry, read_host_cpu
+    the entry whose `cpuid` covers this host's CPU (the host that builds the DAG), else the
+    nearest entry of its vendor, said on stderr as the assumption it is (a VM often reports
+    a CPU model that no product has)."""
+    from vidcarbon.energy.host_cpu import matching_entry, nearest_entry, read_host_cpu
 
     named = config["measurement"]["cpu"]
     if named != "auto":
         return named
     host = read_host_cpu()
     entry = matching_entry(host, devices)
-    if entry is None:
-        cpus = ", ".join(k for k, v in devices.items() if v.get("kind") == "cpu")
+    if entry is not None:
+        return entry
+    described = f"{host.model_name!r}, {host.vendor} family {host.family} model {host.model}"
+    cpus = ", ".join(k for k, v in devices.items() if v.get("kind") == "cpu")
+    nearest = nearest_entry(host, devices)
+    if nearest is None:
         raise ConfigError(
-            f"config key 'carbon.device': not set, and this host's CPU ({host.model_name!r}, "
-            f"{host.vendor} family {host.family} model {host.model}) matches no `cpuid` of a "
-            f"cpu entry in {config['hardware']}; name the CPU whose embodied carbon is "
-            f"charged (allowed: {cpus}) or add a cpuid to its entry"
+            f"config key 'carbon.device': not set, and this host's CPU ({described}) matches "
+            f"no `cpuid` of a cpu entry in {config['hardware']}, nor its vendor; name the "
+            f"CPU whose embodied carbon is charged (allowed: {cpus}) or add a cpuid to its entry"
         )
-    return entry
+    print(
+        f"vidcarbon: this host's CPU ({described}) matches no `cpuid` in "
+        f"{config['hardware']}: its embodied carbon is charged as {nearest}, the nearest entry "
+        f"of its vendor (an assumption; set carbon.device to one of {cpus} to choose)",
+        file=sys.stderr,
+    )
+    return nearest
 
 
 def carbon_settings(config: dict) -> CarbonSettings:
@@ -109,7 +122,8 @@ def carbon_settings(config: dict) -> CarbonSettings:
             )
         device = _host_cpu_entry(config, devices)  # the CPU that ran
     node = c.get("node") if c["scope"] == "node" else None  # a gpu-scope run ignores the node
-    charged_hardware(device, c["scope"], node, devices)  # raises on a bad combination
+    # raises on a bad combination of device, scope and node, or a source the device lacks
+    charged = charged_sources(device, c["scope"], node, devices, c["embodied_sources"])
     scenarios = resolve_scenarios(c["scenarios"])
     if not scenarios:
         raise ConfigError("config key 'carbon.scenarios': is empty; list at least one scenario")
@@ -123,6 +137,7 @@ def carbon_settings(config: dict) -> CarbonSettings:
         device=device,
         scope=c["scope"],
         node=node,
+        embodied_sources=[h.source for h in charged[1:]],
         hardware=_needed_entries(device, node, devices),
         scenarios=[s.as_params() for s in scenarios],
         deadlines_h=list(c["deferral_deadlines_h"]),

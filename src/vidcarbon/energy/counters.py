@@ -273,14 +273,42 @@ def detect_counters(
     return counters
 
 
-def _nvml_gpus() -> NvmlGPUs:
-    from zeus.device import get_gpus
+_NVML_PID: int | None = None  # the process that made Zeus's GPUs object
 
+
+def _nvml_gpus() -> NvmlGPUs:
+    """Zeus's GPUs, initialised by this process. Zeus keeps one GPUs object per interpreter
+    (`zeus.device.gpu._gpus`, zeus 0.16): a job forked from a process that had made it (the
+    warm worker, the model host) would inherit its NVML handles, so a new process drops it
+    and Zeus calls nvmlInit again."""
+    global _NVML_PID
+    import zeus.device.gpu as zeus_gpus
+
+    if os.getpid() != _NVML_PID:
+        zeus_gpus._gpus = None
+        _NVML_PID = os.getpid()
     try:
-        return NvmlGPUs(get_gpus())
+        return NvmlGPUs(zeus_gpus.get_gpus())
     except Exception as exc:
         raise BackendUnavailable(
             f"device 'cuda' was requested but host {socket.gethostname()!r} has no GPU "
             f"that NVML can read ({exc}); run this job on a GPU node (on SLURM: the rule's "
             "gpu resource in profiles/default/profile.yaml), or set device: cpu"
         ) from exc
+
+
+def update_period_s(counter: EnergyCounter, duration_s: float = 1.0, poll_s: float = 0.001):
+    """How often `counter`'s value changes (median seconds between changes), read by polling
+    it every `poll_s` for `duration_s`; None with fewer than three changes. NVML's energy
+    counter updates every few tens of milliseconds on some GPUs and about every 100 ms on
+    others, so a window shorter than about two periods reads 0 J or a double update."""
+    changes, last = [], counter.energy_j()
+    end = time.perf_counter() + duration_s
+    while (now := time.perf_counter()) < end:
+        value = counter.energy_j()
+        if value != last:
+            changes.append(now)
+            last = value
+        time.sleep(poll_s)
+    gaps = sorted(b - a for a, b in zip(changes, changes[1:], strict=False))
+    return gaps[len(gaps) // 2] if len(gaps) >= 2 else None

@@ -176,3 +176,26 @@ def matching_entry(host: HostCpu, devices: dict[str, dict]) -> str | None:
         ):
             return name
     return None
+
+
+def nearest_entry(host: HostCpu, devices: dict[str, dict]) -> str | None:
+    """The CPU entry of `host`'s vendor whose `cpuid` is nearest to it, for a host no entry
+    covers: the nearest family; within it the nearest model range, or, from an older (newer)
+    family, the entry with the lowest (highest) models, the nearest generation. None when no
+    entry has its vendor."""
+    if host.family is None or host.model is None:
+        return None
+
+    def distance(cpuid: dict) -> tuple[int, int]:
+        low, high = cpuid["models"]
+        if cpuid["family"] == host.family:
+            return 0, max(low - host.model, host.model - high, 0)
+        older = host.family < cpuid["family"]
+        return abs(cpuid["family"] - host.family), low if older else 255 - high
+
+    candidates = [
+        (distance(spec["cpuid"]), name)
+        for name, spec in devices.items()
+        if spec.get("kind") == "cpu" and spec.get("cpuid", {}).get("vendor") == host.vendor
+    ]
+    return min(candidates)[1] if candidates else None

@@ -62,8 +62,12 @@ def run_row(gen: dict, enc: dict, idle: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def step_rows(gen: dict) -> list[dict[str, Any]]:
-    """One steps-table row per `step_i` window of a generate record."""
+def step_rows(gen: dict, idle: dict[str, Any]) -> list[dict[str, Any]]:
+    """One steps-table row per `step_i` window of a generate record, each flagged where it is
+    shorter than twice the update period of its device's counters (from `idle`, the device's
+    idle_baseline record)."""
+    periods = [p for p in (idle.get("counter_update_period_s") or {}).values() if p]
+    period_s = max(periods) if periods else None
     rows = []
     for w in gen.get("windows", []):
         if not w["name"].startswith("step_"):
@@ -75,6 +79,10 @@ def step_rows(gen: dict) -> list[dict[str, Any]]:
                 "duration_s": w["duration_s"],
                 **{f"{c}_energy_j": w["energy_j"].get(c) for c in COMPONENTS},
                 "energy_j": sum(w["energy_j"].values()),
+                "counter_update_period_s": period_s,
+                "below_counter_resolution": None
+                if period_s is None
+                else w["duration_s"] < 2 * period_s,
             }
         )
     return rows
@@ -106,9 +114,10 @@ def trace_rows(record: dict, job_id: str) -> list[dict[str, Any]]:
 
 def _rows(gen: dict, enc: dict, idle: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """A cell's rows of the three tables."""
+    device_idle = idle.get(gen.get("device"), {})
     return {
-        "runs": [run_row(gen, enc, idle.get(gen.get("device"), {}))],
-        "steps": step_rows(gen),
+        "runs": [run_row(gen, enc, device_idle)],
+        "steps": step_rows(gen, device_idle),
         "traces": trace_rows(gen, gen["cell_id"]),
     }
 
