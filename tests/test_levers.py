@@ -122,3 +122,12 @@ def test_a_lever_grid_outside_the_grid_is_refused(config):
 def test_the_levers_come_after_the_baseline():
     config = {"levers": {"variants": {"b": PAB, "a": {"steps_fraction": 0.5}}}}
     assert list(levers(config)) == [BASELINE, "b", "a"]
+
+
+def test_a_diffusers_latte_has_the_toy_latte_limits(config):
+    config["models"] = {
+        "latte-1": {"backend": "diffusers", "options": {"model": "maxin-cn/Latte-1"}}
+    }
+    config["grid"]["durations_s"] = [2]  # Latte-1 renders its 16 frames only
+    config["levers"] = {"variants": {"fbc": {"cache": {"kind": "first_block_cache"}}}}
+    refused(config, "lever 'fbc' on model 'latte-1' (backend diffusers): cache 'first_block_cache'")

@@ -189,9 +189,20 @@ def model_options(entry: dict, lever: Lever) -> dict[str, Any]:
     return {**entry.get("options", {}), **lever.options}
 
 
+def _support(entry: dict) -> Support | None:
+    """What the entry's backend takes; a diffusers Latte (known without the hub) as the toy."""
+    if entry["backend"] == "diffusers":
+        from vidcarbon.backends.diffusers_spec import known_layout, parse_options
+
+        layout = known_layout(parse_options(entry.get("options", {})))
+        if layout is not None and layout.family == "latte":
+            return SUPPORT["latte-tiny"]
+    return SUPPORT.get(entry["backend"])
+
+
 def _problems(model: str, entry: dict, lever: Lever) -> list[str]:
     where = f"lever {lever.name!r} on model {model!r} (backend {entry['backend']})"
-    support = SUPPORT.get(entry["backend"])
+    support = _support(entry)
     if support is None:
         return [f"{where}: a custom backend's levers are unknown; remove it from levers.models"]
     problems = []
