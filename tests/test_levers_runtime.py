@@ -56,6 +56,19 @@ def test_a_no_op_lever_gives_the_baseline_video(baseline):
     assert np.array_equal(video(NO_OP, runs=2), baseline)
 
 
+@pytest.mark.parametrize("vae", ["tiling", "slicing"])
+def test_the_vae_levers_are_the_vaes_own(baseline, vae):
+    model = LatteTiny()
+    model.load("cpu", ("decode",))
+    apply_lever(model, {"cache": None, "scheduler": None, "vae": vae})
+    assert getattr(model.pipe.vae, f"use_{vae}")
+    found = fidelity(video({"cache": None, "scheduler": None, "vae": vae}), baseline)
+    if vae == "slicing":  # the toy decodes one frame at a time: nothing to slice
+        assert found.ssim == 1.0
+    else:  # its VAE's tile is its sample_size, 32 px: 144x256 frames decode in blended tiles
+        assert 0 < found.ssim < 1
+
+
 def test_fidelity_of_the_baseline_to_itself_is_perfect(baseline):
     found = fidelity(baseline, baseline.copy())
     assert math.isinf(found.psnr_db) and found.ssim == 1.0

@@ -77,6 +77,7 @@ class Support:
     caches: tuple[str, ...]
     schedulers: bool
     options: tuple[str, ...]
+    vae: bool = True
     no_cache: dict[str, str] = field(default_factory=dict)
     no_scheduler: str = ""
 
@@ -107,6 +108,7 @@ SUPPORT: dict[str, Support] = {
         no_cache=dict.fromkeys(CACHE_KINDS, "Open-Sora's own model has no diffusers cache hooks"),
         no_scheduler="Open-Sora samples with its own scheduler (IDDPM, rectified flow); "
         "steps_fraction runs fewer of its steps",
+        vae=False,
     ),
 }
 # option value -> the package it needs, where the option names one
@@ -122,7 +124,8 @@ class Lever:
     """One lever variant of config `levers.variants`.
 
     cache: {kind, **parameters of its diffusers config}; scheduler: a SCHEDULERS name;
-    steps_fraction: the share of the cell's steps run; options: backend option overrides.
+    steps_fraction: the share of the cell's steps run; options: backend option overrides;
+    vae: tiling | slicing (the VAE's own enable_tiling / enable_slicing).
     """
 
     name: str
@@ -130,6 +133,7 @@ class Lever:
     scheduler: str | None = None
     steps_fraction: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    vae: str | None = None
 
     def steps_run(self, steps: int) -> int:
         """Denoising steps a cell of `steps` runs under this lever (at least 1)."""
@@ -146,12 +150,14 @@ class Lever:
             kinds.append(f"scheduler:{self.scheduler}")
         if self.steps_fraction is not None:
             kinds.append(f"steps:{self.steps_fraction:g}")
+        if self.vae:
+            kinds.append(f"vae:{self.vae}")
         kinds += [f"{k}={v}" for k, v in sorted(self.options.items())]
         return kinds
 
     def runtime(self) -> dict[str, Any]:
         """What the measured job applies to the loaded pipeline (`backends.lever_hooks`)."""
-        return {"cache": self.cache, "scheduler": self.scheduler}
+        return {"cache": self.cache, "scheduler": self.scheduler, "vae": self.vae}
 
 
 NO_LEVER = Lever(BASELINE)
@@ -168,6 +174,7 @@ def levers(config: dict) -> dict[str, Lever]:
             scheduler=spec.get("scheduler"),
             steps_fraction=spec.get("steps_fraction"),
             options=dict(spec.get("options", {})),
+            vae=spec.get("vae"),
         )
     return found
 
@@ -218,6 +225,10 @@ def _problems(model: str, entry: dict, lever: Lever) -> list[str]:
                 f"{where}: cache {kind!r} has no parameter {', '.join(unknown)}; "
                 f"allowed: {', '.join(allowed)}"
             )
+    if lever.vae and not support.vae:
+        problems.append(
+            f"{where}: VAE {lever.vae} does not apply: Open-Sora decodes with its own VAE"
+        )
     if lever.scheduler and not support.schedulers:
         problems.append(f"{where}: a scheduler swap does not apply: {support.no_scheduler}")
     for name, value in lever.options.items():

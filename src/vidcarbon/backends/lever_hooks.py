@@ -21,13 +21,16 @@ _TIMESTEP_CALLBACK = ("pyramid_attention_broadcast", "faster_cache")
 
 
 def apply_lever(model: Any, lever: dict[str, Any] | None) -> None:
-    """Apply `lever` (`Lever.runtime()`: cache, scheduler) to `model.pipe`; None: nothing."""
-    if not lever or not (lever.get("cache") or lever.get("scheduler")):
+    """Apply `lever` (`Lever.runtime()`: cache, scheduler, vae) to `model.pipe`; None:
+    nothing."""
+    if not lever or not any(lever.get(k) for k in ("cache", "scheduler", "vae")):
         return
     import diffusers
     import diffusers.hooks
 
     pipe = model.pipe
+    if lever.get("vae"):
+        getattr(pipe.vae, f"enable_{lever['vae']}")()
     if lever.get("scheduler"):
         cls = getattr(diffusers, SCHEDULERS[lever["scheduler"]])
         # Only the settings the class takes, less the learned variance (diffusers 0.42):
