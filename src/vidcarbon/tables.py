@@ -336,7 +336,11 @@ FLOPS = pa.schema(
 
 EFFICIENCY = pa.schema(
     [
-        column("cell_id", pa.string(), "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>"),
+        column(
+            "cell_id",
+            pa.string(),
+            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>",
+        ),
         column("model", pa.string(), "model name, as configured under `models:`"),
         column("resolution", pa.string(), "Open-Sora resolution name"),
         column("frames", pa.int32(), "number of video frames"),
@@ -537,7 +541,7 @@ CARBON_BY_TIME = pa.schema(
         column(
             "cell_id",
             pa.string(),
-            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>",
+            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>",
             False,
         ),
         column("period_kind", pa.string(), "hour_of_day | month", False),
@@ -562,7 +566,7 @@ DEFERRAL = pa.schema(
         column(
             "cell_id",
             pa.string(),
-            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>",
+            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>",
             False,
         ),
         column("generation_duration_s", pa.float64(), "encode + denoise + decode, seconds", False),
