@@ -59,11 +59,7 @@ def cell_lever(wildcards):
     """What the measured job applies to the loaded model for the cell's lever, and the
     steps it runs."""
     lever = LEVERS[wildcards.lever]
-    return {
-        "name": lever.name,
-        **lever.runtime(),
-        "steps_run": lever.steps_run(int(wildcards.steps)),
-    }
+    return {**lever.runtime(), "steps_run": lever.steps_run(int(wildcards.steps))}
 
 
 SIZES = vc.model_sizes(config)

@@ -99,7 +99,7 @@ def generate(
         "shape": {"frames": cell.frames, "height": cell.height, "width": cell.width},
         "steps": lever["steps_run"],
         "seed": cell.seed,
-        "lever": {k: v for k, v in lever.items() if k not in ("name", "steps_run")},
+        "lever": {k: v for k, v in lever.items() if k != "steps_run"},
         "fps": fps,
         "warmup_steps": warmup_steps,
         "embeddings_path": embeddings_path,
