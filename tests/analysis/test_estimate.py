@@ -144,6 +144,20 @@ def test_estimate_command(tmp_path, capsys):
     assert "720p (720x1280 pixels, Open-Sora's; not measured), 8 s at 8 fps = 64 frames" in out
 
 
+def test_estimate_command_under_a_lever(tmp_path, capsys):
+    runs = measured_runs()
+    levered = runs[runs.steps == 16].copy()
+    levered["lever"] = "half"
+    levered["cell_id"] = levered.cell_id.str.replace("_baseline", "_half")
+    levered[["energy_j", "generation_duration_s"]] *= 0.5
+    path = write_runs(pd.concat([runs, levered]), tmp_path / "runs.parquet")
+    assert main(["estimate", "--runs", str(path), *ARGS, "--lever", "half"]) == 0
+    out = capsys.readouterr().out
+    assert "8 steps, lever half (laws fitted on 18 baseline cells" in out
+    ratio = "lever half: the baseline law x 0.5, its energy ratio to its baseline cells"
+    assert f"{ratio} (mean over {len(levered)} cells" in out
+
+
 def test_estimate_gives_the_breakeven_intensity_of_every_embodied_source(tmp_path, capsys):
     sources = [
         {"source": "act", "counts": "gpu", "embodied_g": 26_000.0},
