@@ -79,6 +79,7 @@ include: "workflow/rules/baselines_common.smk"
 include: "workflow/rules/llm.smk"
 include: "workflow/rules/image.smk"
 include: "workflow/rules/compare.smk"
+include: "workflow/rules/levers.smk"
 include: "workflow/rules/analysis.smk"
 
 
@@ -96,6 +97,7 @@ rule all:
         rules.count_flops.output,
         rules.findings.output,
         rules.carbon.output,
+        rules.levers.output,
         rules.collect_quality.output,
         all_videos(),
         baseline_tables(),

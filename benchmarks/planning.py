@@ -53,7 +53,8 @@ SUBJECTS = (
 
 
 def grid_config(cells: int) -> tuple[dict, list[str]]:
-    """The default config with the study grid; (config, prompt lines) for `cells` cells."""
+    """The default config with the study grid and no levers; (config, prompt lines) for `cells`
+    cells."""
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     per_prompt = 10 * 5 * 5 * 4
     if cells % per_prompt:
@@ -67,6 +68,7 @@ def grid_config(cells: int) -> tuple[dict, list[str]]:
         "durations_s": [0.5, 1.0, 1.5, 2.0, 2.5],
         "seeds": [0, 1, 2, 3],
     }
+    config.pop("levers", None)  # a grid of baseline cells: the default's levers are on its grid
     return config, prompts
 
 

@@ -26,13 +26,14 @@ GAS = Scenario("gas", "source", 490.0, "ACT")
 
 def run(status="ok", **over):
     row = {
-        "cell_id": "m/p/240p_f16_s4_seed0",
+        "cell_id": "m/p/240p_f16_s4_seed0_baseline",
         "model": "m",
         "prompt_id": "p",
         "resolution": "240p",
         "frames": 16,
         "steps": 4,
         "seed": 0,
+        "lever": "baseline",
         "status": status,
         "threads": 2,
         "gpu_method": "counter",

@@ -38,6 +38,7 @@ def carbon_at(source: str, power_w: float = POWER_W) -> dict:
         "frames": 16,
         "steps": 100,
         "seed": 0,
+        "lever": "baseline",
         "status": "ok",
         "gpu_method": "counter",
     }

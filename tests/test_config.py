@@ -139,8 +139,8 @@ def test_a_model_declares_its_own_size_for_a_resolution(config):
     assert sizes == {("144p", 144, 256, 81), ("480p", 480, 832, 81)}
     # the resolution name stays the cell's name
     assert {c.cell_id.split("/")[-1] for c in grid if c.steps == 1} == {
-        "144p_f81_s1_seed0",
-        "480p_f81_s1_seed0",
+        "144p_f81_s1_seed0_baseline",
+        "480p_f81_s1_seed0_baseline",
     }
 
 

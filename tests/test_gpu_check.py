@@ -64,13 +64,14 @@ def write_parts(root, llm=True):
     (energy / "energy_check_cuda.json").write_text(json.dumps(record))
     run = {
         "run_id": "r1",
-        "cell_id": "wan2.1-1.3b/p1/480p_f81_s50_seed0",
+        "cell_id": "wan2.1-1.3b/p1/480p_f81_s50_seed0_baseline",
         "model": "wan2.1-1.3b",
         "prompt_id": "p1",
         "resolution": "480p",
         "frames": 81,
         "steps": 50,
         "seed": 0,
+        "lever": "baseline",
         "height": 480,
         "width": 832,
         "video_duration_s": 5.0625,
@@ -86,8 +87,8 @@ def write_parts(root, llm=True):
     write_table("runs", [run], root / "wan" / "runs.parquet", META)
     steps = [
         {**{k: run[k] for k in ("run_id", "cell_id", "model", "prompt_id", "resolution")},
-         "frames": 81, "steps": 50, "seed": 0, "step_index": i, "duration_s": 1.7,
-         "gpu_energy_j": 1_200.0, "counter_update_period_s": 0.1,
+         "frames": 81, "steps": 50, "seed": 0, "lever": "baseline", "step_index": i,
+         "duration_s": 1.7, "gpu_energy_j": 1_200.0, "counter_update_period_s": 0.1,
          "below_counter_resolution": i < 3}  # as if three steps were shorter than 0.2 s
         for i in range(50)
     ]  # fmt: skip

@@ -4,6 +4,7 @@ from dataclasses import asdict
 import pytest
 
 from vidcarbon.grid import (
+    BASELINE,
     CELL_STEM,
     RESOLUTIONS,
     WILDCARD_CONSTRAINTS,
@@ -40,17 +41,34 @@ def test_expand_counts_and_dedups():
 
 def test_cell_paths_parse_back_unambiguously():
     pattern = CELL_STEM
-    for name in ("model", "prompt", "resolution", "frames", "steps", "seed"):
+    for name in ("model", "prompt", "resolution", "frames", "steps", "seed", "lever"):
         pattern = pattern.replace("{" + name + "}", f"(?P<{name}>{WILDCARD_CONSTRAINTS[name]})")
-    for cell in expand(["wan2.1-1.3b", "latte-tiny"], ["p0123456789"], [16], ["240p"], [2], 8, [7]):
+    models = ["wan2.1-1.3b", "latte-tiny"]
+    levers = (BASELINE, "pab-2", "cfg-off")
+    for cell in expand(models, ["p0123456789"], [16], ["240p"], [2], 8, [7], levers=levers):
         match = re.fullmatch(pattern, cell.cell_id)
         assert match and match["model"] == cell.model and int(match["frames"]) == cell.frames
         assert int(match["steps"]) == 16 and int(match["seed"]) == 7
+        assert match["lever"] == cell.lever
 
 
 def test_cell_ids_follow_the_stem_and_parse_back():
     cell = Cell("wan-2.1", "p0123456789", "480p", 33, 50, 7, size=(480, 832))
     assert cell.cell_id == CELL_STEM.format(**asdict(cell))
+    assert cell.cell_id.endswith("_seed7_baseline")
     assert parse_cell_id(cell.cell_id) == Cell("wan-2.1", "p0123456789", "480p", 33, 50, 7)
+    lever = Cell("wan-2.1", "p0123456789", "480p", 33, 50, 7, lever="fbcache")
+    assert parse_cell_id(lever.cell_id) == lever
+    assert lever.baseline == Cell("wan-2.1", "p0123456789", "480p", 33, 50, 7)
     with pytest.raises(ValueError, match="not a cell id"):
         parse_cell_id("wan-2.1/p0123456789/480p_f33_s50")
+
+
+def test_each_lever_cell_follows_its_baseline():
+    cells = expand(["m"], ["p0123456789"], [4, 8], ["144p"], [1], 8, [0], levers=("zz", BASELINE))
+    assert [(c.steps, c.lever) for c in cells] == [
+        (4, BASELINE),
+        (4, "zz"),
+        (8, BASELINE),
+        (8, "zz"),
+    ]

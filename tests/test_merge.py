@@ -13,13 +13,14 @@ def steps_rows(run_id, n):
     return [
         {
             "run_id": run_id,
-            "cell_id": "m/p0123456789/144p_f8_s4_seed0",
+            "cell_id": "m/p0123456789/144p_f8_s4_seed0_baseline",
             "model": "m",
             "prompt_id": "p0123456789",
             "resolution": "144p",
             "frames": 8,
             "steps": n,
             "seed": 0,
+            "lever": "baseline",
             "step_index": i,
             "duration_s": 0.1,
             "energy_j": 25.0,

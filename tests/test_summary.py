@@ -15,6 +15,7 @@ def run_row(cell_id, status, error=None):
         "frames": 8,
         "steps": 4,
         "seed": 0,
+        "lever": "baseline",
         "status": status,
         "error": error,
     }
@@ -35,8 +36,8 @@ def finding(name, verdict, value, kind="claim", unit="exponent", ci=(None, None)
 
 
 def test_summary_counts_names_failures_with_a_retry_and_gives_headlines(tmp_path):
-    ok = "latte-tiny/p0123456789/144p_f8_s4_seed0"
-    oom = "latte-tiny/p0123456789/360p_f16_s16_seed0"
+    ok = "latte-tiny/p0123456789/144p_f8_s4_seed0_baseline"
+    oom = "latte-tiny/p0123456789/360p_f16_s16_seed0_baseline"
     meta = provenance("h", [], [])
     write_table(
         "runs",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vidcarbon import defaults
 from vidcarbon.errors import VidcarbonError
+from vidcarbon.grid import BASELINE
 
 # Each command imports what it needs when it runs: `make run` calls several of them, and
 # pyarrow, pandas and jsonschema cost a second of CPU each time.
@@ -113,6 +114,12 @@ def _main(argv: list[str] | None) -> int:
         type=float,
         help="power usage effectiveness, >= 1 (default: the study's, from the carbon.parquet "
         f"beside --runs; else the paper's {defaults.PUE:g})",
+    )
+    est.add_argument(
+        "--lever",
+        default=BASELINE,
+        help="lever (config levers.variants) whose cells the law is fitted on (default: none, "
+        "the model as configured)",
     )
     est.add_argument("--device", help="hardware.yaml entry whose embodied carbon to charge")
     est.add_argument(
@@ -298,6 +305,7 @@ def _estimate(args) -> str:
         pue=pue,
         embodied_g=embodied_g,
         lifetime_years=lifetime_years,
+        lever=args.lever,
         sources=sources,
     )
 
@@ -307,8 +315,18 @@ def _estimate(args) -> str:
 
     lines = [
         f"{args.model}, {args.resolution} ({e.height}x{e.width} pixels, {e.size_source}), "
-        f"{args.duration:g} s at {e.fps} fps = {e.frames} frames, {args.steps} steps "
-        f"(laws fitted on {e.n} cells of study {study or 'unnamed'}, R² {e.r2:.3f})",
+        f"{args.duration:g} s at {e.fps} fps = {e.frames} frames, {args.steps} steps, "
+        f"lever {args.lever} (laws fitted on {e.n} baseline cells of study "
+        f"{study or 'unnamed'}, R² {e.r2:.3f})",
+        *(
+            [
+                f"  lever {args.lever}: the baseline law x {e.lever_ratio:.3g}, its energy "
+                f"ratio to its baseline cells (mean over {e.lever_cells} cells; time by its "
+                "own ratio)"
+            ]
+            if e.lever_cells
+            else []
+        ),
         f"  energy        {band(e.energy_j, 'Wh', 1 / 3600)}",
         f"  time          {band(e.duration_s, 's')}",
         f"  operational   {band(e.operational_g, 'g CO2e')}  at {e.scenario.name} "

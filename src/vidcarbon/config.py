@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from vidcarbon import grid
+from vidcarbon import grid, levers
 from vidcarbon.backends import check_backend, check_model_entry
 from vidcarbon.carbon.embodied import check_sources
 from vidcarbon.defaults import SCHEMA_DEFAULTS
@@ -24,7 +24,7 @@ from vidcarbon.yamlio import parse_yaml
 DEFAULT_CONFIG = "config/config.yaml"
 # What defines a study's measured rows: a change to any of these is another study. Carbon,
 # analysis, comparison and quality settings are not in it (they re-derive the same rows).
-STUDY_KEYS = ("device", "fps", "models", "grid", "measurement", "llm", "image")
+STUDY_KEYS = ("device", "fps", "models", "grid", "levers", "measurement", "llm", "image")
 
 
 def in_workdir(path: str | Path) -> Path:
@@ -147,6 +147,9 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
             problems.append(str(exc))
     if problems:
         raise ConfigError("invalid model configuration:\n  " + "\n  ".join(problems))
+    problems = levers.check_levers(config)
+    if problems:
+        raise ConfigError("invalid lever configuration:\n  " + "\n  ".join(problems))
     cpu_measurement(config)
     return config
 
@@ -383,17 +386,27 @@ def model_sizes(config: dict) -> dict[str, dict[str, tuple[int, int]]]:
 
 
 def cells(config: dict, prompts: list[Prompt]) -> list[grid.Cell]:
-    g = config["grid"]
-    return grid.expand(
-        models=list(config["models"]),
-        prompt_ids=[p.prompt_id for p in prompts],
-        steps=g["steps"],
-        resolutions=g["resolutions"],
-        durations_s=g["durations_s"],
-        fps=config["fps"],
-        seeds=g["seeds"],
-        sizes=model_sizes(config),
-    )
+    """The grid's baseline cells, then each lever's cells (`levers.grid` of `levers.models`)."""
+
+    def expand(g: dict, models: list[str], lever_names: tuple[str, ...]) -> list[grid.Cell]:
+        return grid.expand(
+            models=models,
+            prompt_ids=[p.prompt_id for p in prompts],
+            steps=g["steps"],
+            resolutions=g["resolutions"],
+            durations_s=g["durations_s"],
+            fps=config["fps"],
+            seeds=g["seeds"],
+            sizes=model_sizes(config),
+            levers=lever_names,
+        )
+
+    found = expand(config["grid"], list(config["models"]), (grid.BASELINE,))
+    lever_names = tuple(name for name in levers.levers(config) if name != grid.BASELINE)
+    if lever_names:
+        lever_cells = expand(levers.lever_grid(config), levers.lever_models(config), lever_names)
+        found = sorted(found + lever_cells, key=grid.sort_key)
+    return found
 
 
 def load_hardware(path: str | Path) -> dict[str, dict]:

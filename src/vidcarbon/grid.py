@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Open-Sora 1.x resolution names -> (height, width) in pixels (paper Table 1).
 RESOLUTIONS: dict[str, tuple[int, int]] = {
@@ -25,15 +25,19 @@ WILDCARD_CONSTRAINTS: dict[str, str] = {
     "frames": r"[0-9]+",
     "steps": r"[0-9]+",
     "seed": r"[0-9]+",
+    "lever": r"[a-z][a-z0-9-]*",
     "device": r"cpu|cuda",
 }
 
-CELL_STEM = "{model}/{prompt}/{resolution}_f{frames}_s{steps}_seed{seed}"
+CELL_STEM = "{model}/{prompt}/{resolution}_f{frames}_s{steps}_seed{seed}_{lever}"
+# The lever of the reference cells: the model as configured, no inference optimisation.
+BASELINE = "baseline"
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One generation job: a model renders one prompt at one shape with one step count and seed.
+    """One generation job: a model renders one prompt at one shape with one step count and seed,
+    with one lever (an inference optimisation of `vidcarbon.levers`, or BASELINE: none).
 
     `size` is the (height, width) in pixels where the model declares its own size for the
     resolution name (e.g. Wan's 480p is 480x832); None means RESOLUTIONS[resolution].
@@ -46,6 +50,7 @@ class Cell:
     steps: int
     seed: int
     size: tuple[int, int] | None = None
+    lever: str = BASELINE
 
     @property
     def cell_id(self) -> str:
@@ -53,8 +58,13 @@ class Cell:
         # about 50,000 times
         return (
             f"{self.model}/{self.prompt}/{self.resolution}_f{self.frames}_s{self.steps}"
-            f"_seed{self.seed}"
+            f"_seed{self.seed}_{self.lever}"
         )
+
+    @property
+    def baseline(self) -> Cell:
+        """The cell this one is compared with: the same keys, no lever."""
+        return replace(self, lever=BASELINE)
 
     @property
     def height(self) -> int:
@@ -96,19 +106,35 @@ def expand(
     fps: int,
     seeds: list[int],
     sizes: dict[str, dict[str, tuple[int, int]]] | None = None,
+    levers: tuple[str, ...] = (BASELINE,),
 ) -> list[Cell]:
-    """All cells of models x prompts x steps x resolutions x durations x seeds, deduplicated.
+    """All cells of models x prompts x steps x resolutions x durations x seeds x levers,
+    deduplicated.
 
     `sizes[model][resolution]` is a model's own (height, width) for a resolution name.
     """
     sizes = sizes or {}
     cells = {
-        Cell(m, p, r, frames_for(d, fps), s, seed, sizes.get(m, {}).get(r))
-        for m, p, s, r, d, seed in itertools.product(
-            models, prompt_ids, steps, resolutions, durations_s, seeds
+        Cell(m, p, r, frames_for(d, fps), s, seed, sizes.get(m, {}).get(r), lever)
+        for m, p, s, r, d, seed, lever in itertools.product(
+            models, prompt_ids, steps, resolutions, durations_s, seeds, levers
         )
     }
-    return sorted(cells, key=lambda c: (c.model, c.prompt, c.resolution, c.frames, c.steps, c.seed))
+    return sorted(cells, key=sort_key)
+
+
+def sort_key(cell: Cell) -> tuple:
+    """Cells in grid order, each lever after its baseline."""
+    return (
+        cell.model,
+        cell.prompt,
+        cell.resolution,
+        cell.frames,
+        cell.steps,
+        cell.seed,
+        cell.lever != BASELINE,
+        cell.lever,
+    )
 
 
 _CELL_ID = re.compile(
@@ -127,4 +153,5 @@ def parse_cell_id(cell_id: str) -> Cell:
         keys["prompt"],
         keys["resolution"],
         *(int(keys[k]) for k in ("frames", "steps", "seed")),
+        lever=keys["lever"],
     )

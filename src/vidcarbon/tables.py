@@ -22,10 +22,11 @@ from vidcarbon.energy import COMPONENTS
 from vidcarbon.errors import SchemaMismatch
 from vidcarbon.records import STATUSES
 
-SCHEMA_VERSION = "6"  # 3: study columns on every table; 4: model_reused, model_loaded_by;
+SCHEMA_VERSION = "7"  # 3: study columns on every table; 4: model_reused, model_loaded_by;
 # 5: the same, run_id and slurm_job_id in llm; 6: counter_update_period_s and
 # below_counter_resolution in steps; carbon has a row per embodied source (embodied_source,
-# embodied_default, ...) and the break-even intensity; findings their source
+# embodied_default, ...) and the break-even intensity; findings their source; 7: lever in the
+# cell keys, steps_run in runs, the levers table
 
 
 def column(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
@@ -44,7 +45,10 @@ RUN_ID = column("run_id", pa.string(), "unique id of the measured job (merge key
 
 CELL_KEYS = [
     column(
-        "cell_id", pa.string(), "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>", False
+        "cell_id",
+        pa.string(),
+        "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>",
+        False,
     ),
     column("model", pa.string(), "model name, as configured under `models:`", False),
     column("prompt_id", pa.string(), "'p' + first 10 hex digits of SHA-256 of the prompt", False),
@@ -52,6 +56,13 @@ CELL_KEYS = [
     column("frames", pa.int32(), "number of video frames (duration x fps)", False),
     column("steps", pa.int32(), "number of denoising steps", False),
     column("seed", pa.int64(), "seed of the initial noise", False),
+    column(
+        "lever",
+        pa.string(),
+        "inference optimisation applied (config levers.variants; docs/levers.md), or "
+        "'baseline': none, the model as configured",
+        False,
+    ),
 ]
 CELL_KEY_NAMES = tuple(f.name for f in CELL_KEYS)
 
@@ -247,6 +258,11 @@ RUNS = pa.schema(
         column("tokens_per_frame", pa.int32(), "DiT tokens per latent frame (2x2 patches)"),
         column("fps", pa.int32(), "frames per second of the video"),
         column("video_duration_s", pa.float64(), "video duration = frames / fps, seconds"),
+        column(
+            "steps_run",
+            pa.int32(),
+            "denoising steps run: steps, or fewer under a lever with steps_fraction",
+        ),
         *STATUS,
         HOST,
         SLURM_JOB,
@@ -320,7 +336,11 @@ FLOPS = pa.schema(
 
 EFFICIENCY = pa.schema(
     [
-        column("cell_id", pa.string(), "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>"),
+        column(
+            "cell_id",
+            pa.string(),
+            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>",
+        ),
         column("model", pa.string(), "model name, as configured under `models:`"),
         column("resolution", pa.string(), "Open-Sora resolution name"),
         column("frames", pa.int32(), "number of video frames"),
@@ -347,7 +367,8 @@ FINDINGS = pa.schema(
             "kind",
             pa.string(),
             "fit (a fitted exponent) | claim (a paper claim checked) | breakeven (the grid "
-            "intensity below which embodied carbon exceeds operational)",
+            "intensity below which embodied carbon exceeds operational) | lever (the best lever "
+            "of a model above the fidelity floor, analysis.fidelity_floor_ssim)",
             False,
         ),
         column("model", pa.string(), "model the finding is about", False),
@@ -360,7 +381,7 @@ FINDINGS = pa.schema(
         column("r2", pa.float64(), "coefficient of determination of the law"),
         column("n", pa.int64(), "cells (and text requests) the figure rests on"),
         column("phase", pa.string(), "fit: encode | denoise | decode | video"),
-        column("quantity", pa.string(), "fit: energy_j | duration_s"),
+        column("quantity", pa.string(), "fit: energy_j | duration_s; lever: carbon_g"),
         column("variable", pa.string(), "fit: steps | pixels | frames"),
         column("paper", pa.string(), "claim: where the paper says it, and its words"),
         column("paper_value", pa.string(), "claim: the paper's figure"),
@@ -520,7 +541,7 @@ CARBON_BY_TIME = pa.schema(
         column(
             "cell_id",
             pa.string(),
-            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>",
+            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>",
             False,
         ),
         column("period_kind", pa.string(), "hour_of_day | month", False),
@@ -545,7 +566,7 @@ DEFERRAL = pa.schema(
         column(
             "cell_id",
             pa.string(),
-            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>",
+            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>",
             False,
         ),
         column("generation_duration_s", pa.float64(), "encode + denoise + decode, seconds", False),
@@ -851,6 +872,98 @@ GPU_CHECK = pa.schema(
     ]
 )
 
+# The figures a lever row sets beside its baseline's: (lever column, baseline column, saved
+# column, what, unit). saved = baseline - lever, exactly; positive: the lever saves.
+LEVER_FIGURES: list[tuple[str, str, str, str, str]] = [
+    *[
+        (name, f"baseline_{name}", saved, f"{what} of {VIDEO_PHASES[phase]}", unit)
+        for phase in PHASES
+        for name, saved, what, unit in (
+            (f"{phase}_energy_j", f"{phase}_energy_saved_j", "gross energy", "joules"),
+            (f"{phase}_duration_s", f"{phase}_duration_saved_s", "wall time", "seconds"),
+            (f"{phase}_carbon_g", f"{phase}_carbon_saved_g", "total carbon", "g CO2e"),
+        )
+    ],
+    ("energy_j", "baseline_energy_j", "energy_saved_j", "gross energy of the 3 phases", "joules"),
+    (
+        "generation_duration_s",
+        "baseline_generation_duration_s",
+        "duration_saved_s",
+        "wall time of the 3 phases",
+        "seconds",
+    ),
+    (
+        "operational_g",
+        "baseline_operational_g",
+        "operational_saved_g",
+        "operational carbon",
+        "g CO2e",
+    ),
+    (
+        "embodied_g",
+        "baseline_embodied_g",
+        "embodied_saved_g",
+        "embodied carbon (the headline source, ACT's)",
+        "g CO2e",
+    ),
+    ("total_g", "baseline_total_g", "carbon_saved_g", "total carbon", "g CO2e"),
+]
+
+# One row per (lever cell, carbon scenario): the lever cell's figures, its baseline cell's
+# (same model, prompt, shape, steps, seed; lever baseline) beside them, what it saves, and its
+# video's fidelity to the baseline's.
+LEVERS = pa.schema(
+    [
+        *CELL_KEYS,
+        column(
+            "baseline_cell_id", pa.string(), "cell_id of the baseline cell compared with", False
+        ),
+        column(
+            "lever_kinds",
+            pa.string(),
+            "what the lever changes: cache:<diffusers hook>, scheduler:<name>, "
+            "steps:<fraction>, <option>=<value> (comma-separated)",
+        ),
+        column("steps_run", pa.int32(), "denoising steps the lever cell ran"),
+        column(
+            "status",
+            pa.string(),
+            "ok | lever <status> | baseline <status> (figures null unless ok)",
+            False,
+        ),
+        column("error", pa.string(), "why the row has no figures, when status is not ok"),
+        column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+        column("cpu_method", pa.string(), "how the lever cell's CPU energy was obtained"),
+        column("scenario", pa.string(), "intensity scenario of the carbon columns", False),
+        column("intensity_g_per_kwh", pa.float64(), "grid carbon intensity, g CO2e per kWh"),
+        *[
+            field
+            for lever, baseline, saved, what, unit in LEVER_FIGURES
+            for field in (
+                column(lever, pa.float64(), f"{what} of the lever cell, {unit}"),
+                column(baseline, pa.float64(), f"{what} of the baseline cell, {unit}"),
+                column(saved, pa.float64(), f"baseline - lever {what}, {unit}"),
+            )
+        ],
+        column("energy_saved_fraction", pa.float64(), "energy_saved_j / baseline_energy_j"),
+        column("carbon_saved_fraction", pa.float64(), "carbon_saved_g / baseline_total_g"),
+        column(
+            "psnr_db",
+            pa.float64(),
+            "fidelity: PSNR of the lever's video to the baseline's, decibels (inf: identical "
+            "frames). On random weights quality scores mean nothing, but fidelity to the "
+            "baseline is a real measure of the lever's approximation error",
+        ),
+        column(
+            "ssim",
+            pa.float64(),
+            "fidelity: SSIM of the lever's video to the baseline's, mean of the frames' "
+            "(1: identical); a real measure of the approximation error, on random weights too",
+        ),
+        column("fidelity_method", pa.string(), "library and functions that computed the fidelity"),
+    ]
+)
+
 # Every table ends with the study that produced its rows, so rows of different configs stay
 # apart after a merge. Filled by write_table from the run's environment (set by the Snakefile).
 STUDY_COLUMNS = [
@@ -885,6 +998,7 @@ _TABLES: dict[str, pa.Schema] = {
     "images": IMAGES,
     "video_vs_text": VIDEO_VS_TEXT,
     "quality": QUALITY,
+    "levers": LEVERS,
 }
 SCHEMAS: dict[str, pa.Schema] = {
     name: pa.schema([*schema, *STUDY_COLUMNS]) for name, schema in _TABLES.items()

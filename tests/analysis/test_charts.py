@@ -493,8 +493,9 @@ def test_a_chart_job_reads_only_the_inputs_it_declares(tmp_path):
         model="m",
         prompt_id="p",
         seed=0,
+        lever="baseline",
         cell_id=lambda d: [
-            f"m/p/{r}_f{f}_s{s}_seed0"
+            f"m/p/{r}_f{f}_s{s}_seed0_baseline"
             for r, f, s in zip(d.resolution, d.frames, d.steps, strict=True)
         ],
     )

@@ -1,6 +1,7 @@
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.analysis.test_charts import runs_table
@@ -18,6 +19,11 @@ def measured_runs():
     runs["fps"] = 8
     runs["energy_j"] = 2e-6 * runs.steps * (runs.height * runs.width) ** 1.2 * runs.frames * noise
     runs["generation_duration_s"] = runs.energy_j / 300.0  # a 300 W device
+    runs["lever"] = "baseline"
+    runs["cell_id"] = [
+        f"m/p0123456789/{r}_f{f}_s{s}_seed0_baseline"
+        for r, f, s in zip(runs.resolution, runs.frames, runs.steps, strict=True)
+    ]
     return runs
 
 
@@ -26,7 +32,7 @@ def write_runs(runs, path, prefix=""):
     for i, r in enumerate(runs.to_dict("records")):
         row = {name: None for name in RUNS.names}
         row.update({k: v for k, v in r.items() if k in RUNS.names})
-        row.update(run_id=f"{prefix}r{i}", cell_id=f"c{i}", prompt_id="p0123456789", seed=0)
+        row.update(run_id=f"{prefix}r{i}", prompt_id="p0123456789", seed=0)
         rows.append(row)
     write_table("runs", rows, path, provenance("h", [], []))
     return path
@@ -64,6 +70,22 @@ def test_estimate_takes_the_models_fps_and_pixel_sizes_from_its_runs():
     assert (e.fps, e.frames) == (16, 80)  # not 40 frames at a default 8 fps
     assert (e.height, e.width, e.size_source) == (480, 832, "as measured")
     assert estimate(runs, "wan", "480p", 5.0, 8, "gas", fps=8).frames == 40  # --fps overrides
+
+
+def test_a_lever_scales_the_baseline_law_by_its_measured_ratio():
+    runs = measured_runs()
+    levered = runs[(runs.resolution == "240p") & (runs.steps == 16)].copy()
+    levered["lever"] = "half"
+    levered["cell_id"] = levered.cell_id.str.replace("_baseline", "_half")
+    levered[["energy_j", "generation_duration_s"]] *= [0.4, 0.5]
+    both = pd.concat([runs, levered])
+    base = estimate(both, "m", "720p", 2.0, 8, "gas")
+    half = estimate(both, "m", "720p", 2.0, 8, "gas", lever="half")
+    assert half.energy_j.value == pytest.approx(0.4 * base.energy_j.value)
+    assert half.duration_s.high == pytest.approx(0.5 * base.duration_s.high)
+    assert (half.lever_cells, base.lever_cells) == (len(levered), 0)
+    with pytest.raises(ConfigError, match="--lever 'nope' has no successful cell"):
+        estimate(both, "m", "240p", 2.0, 8, "gas", lever="nope")
 
 
 def test_estimate_refuses_what_it_cannot_fit():
@@ -126,6 +148,20 @@ def test_estimate_command(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "EXTRAPOLATES: steps = 100" in out and "at gas (490 g/kWh)" in out
     assert "720p (720x1280 pixels, Open-Sora's; not measured), 8 s at 8 fps = 64 frames" in out
+
+
+def test_estimate_command_under_a_lever(tmp_path, capsys):
+    runs = measured_runs()
+    levered = runs[runs.steps == 16].copy()
+    levered["lever"] = "half"
+    levered["cell_id"] = levered.cell_id.str.replace("_baseline", "_half")
+    levered[["energy_j", "generation_duration_s"]] *= 0.5
+    path = write_runs(pd.concat([runs, levered]), tmp_path / "runs.parquet")
+    assert main(["estimate", "--runs", str(path), *ARGS, "--lever", "half"]) == 0
+    out = capsys.readouterr().out
+    assert "8 steps, lever half (laws fitted on 18 baseline cells" in out
+    ratio = "lever half: the baseline law x 0.5, its energy ratio to its baseline cells"
+    assert f"{ratio} (mean over {len(levered)} cells" in out
 
 
 def test_estimate_gives_the_breakeven_intensity_of_every_embodied_source(tmp_path, capsys):
@@ -202,4 +238,4 @@ def test_estimate_refuses_a_table_of_several_studies_unless_one_is_named(
         main(["estimate", "--runs", str(merged), *ONE])
     assert "holds rows of several studies (cpu-toy, site-b-toy)" in capsys.readouterr().err
     assert main(["estimate", "--runs", str(merged), *ONE, "--study", "site-b-toy"]) == 0
-    assert "cells of study site-b-toy" in capsys.readouterr().out
+    assert "baseline cells of study site-b-toy" in capsys.readouterr().out

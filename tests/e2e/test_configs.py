@@ -42,7 +42,7 @@ def repo_configs(workdir):
 
 
 def test_the_shipped_configs_are_the_ones_tested():
-    assert SHIPPED == ["config.yaml", "paper.yaml", "wan-random.yaml"]
+    assert SHIPPED == ["config.yaml", "levers-wan.yaml", "paper.yaml", "wan-random.yaml"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -94,6 +94,13 @@ def test_a_duration_without_a_whole_frame_count_is_refused(workdir):
 def test_a_narrowed_grid_picks_its_references_and_says_so(repo_configs):
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["grid"]["resolutions"] = ["144p"]
+    repo_configs.write_config(config)
+    # the levers' grid names a resolution: outside the grid it is an error, naming the key
+    proc = repo_configs.snakemake("-n", check=False)
+    assert "config key 'levers.grid.resolutions': 240p not in grid.resolutions (144p)" in (
+        proc.stdout + proc.stderr
+    )
+    config["levers"]["grid"]["resolutions"] = ["144p"]
     repo_configs.write_config(config)
     proc = repo_configs.snakemake("-n")
     picked = (

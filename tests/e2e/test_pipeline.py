@@ -50,6 +50,10 @@ def test_default_config_lists_exactly_the_grid(workdir):
     prompts = read_prompts(REPO / config["prompts"])
     g = config["grid"]
     cells = len(prompts) * len(g["steps"]) * len(g["resolutions"]) * len(g["durations_s"])
+    lever_grid = {**g, **config["levers"]["grid"]}
+    lever_cells = len(config["levers"]["variants"]) * len(prompts)
+    lever_cells *= len(lever_grid["steps"]) * len(lever_grid["resolutions"])
+    lever_cells *= len(lever_grid["durations_s"])
     counts = job_counts(workdir.snakemake("-n").stdout)
     llm, image = config["llm"], config["image"]
     datasets = len(llm["datasets"])
@@ -58,7 +62,8 @@ def test_default_config_lists_exactly_the_grid(workdir):
         "fetch_weights": len(config["models"]),
         "encode_prompt": len(prompts),
         "idle_baseline": 1,
-        "generate": cells,
+        "generate": cells + lever_cells,
+        "levers": 1,
         "collect": 1,
         **dict.fromkeys(CHART_JOBS, 1),
         "count_flops": 1,

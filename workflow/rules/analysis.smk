@@ -38,6 +38,7 @@ rule findings:
         runs=rules.collect.output.runs,
         carbon=rules.carbon.output.carbon,
         flops=rules.count_flops.output.flops,
+        levers=rules.levers.output.levers,
     output:
         findings="results/findings.parquet",
         efficiency="results/efficiency.parquet",
@@ -54,10 +55,15 @@ rule findings:
         "../../envs/analysis.yaml"
     params:
         reference_resolution=config["analysis"]["reference_resolution"],
+        scenario=config["analysis"]["scenario"],
+        fidelity_floor_ssim=config["analysis"]["fidelity_floor_ssim"],
         gpu_peaks_tflops=gpu_peaks(vc.load_hardware(config["hardware"])),
         rq1_sources=RQ1_SOURCES,
         config_hash=vc.config_hash(
-            config["analysis"]["reference_resolution"], RQ1_SOURCES
+            config["analysis"]["reference_resolution"],
+            RQ1_SOURCES,
+            config["analysis"]["scenario"],
+            config["analysis"]["fidelity_floor_ssim"],
         ),
     script:
         "../scripts/findings.py"
@@ -74,6 +80,7 @@ CHART_INPUTS = {
     "credits": rules.carbon.output.credits,
     "traces": rules.collect.output.traces,
     "idle": rules.collect.input.idle,
+    "levers": rules.levers.output.levers,
 }
 CHART_SETTINGS = {
     "reference_resolution": config["analysis"]["reference_resolution"],
@@ -83,6 +90,7 @@ CHART_SETTINGS = {
         name for name, entry in config["models"].items() if random_weights(entry)
     ],
     "comparison_scenario": next(iter(COMPARISON["intensities_g_per_kwh"])),
+    "fidelity_floor_ssim": config["analysis"]["fidelity_floor_ssim"],
     "rq1_sources": RQ1_SOURCES,
 }
 

@@ -1,5 +1,6 @@
 from vidcarbon import config as vc
-from vidcarbon.grid import RESOLUTIONS, WILDCARD_CONSTRAINTS
+from vidcarbon.grid import BASELINE, CELL_STEM, RESOLUTIONS, WILDCARD_CONSTRAINTS
+from vidcarbon.levers import levers, model_options
 from vidcarbon.quality.batches import BATCH_STEM as QUALITY_BATCH
 
 
@@ -9,7 +10,8 @@ wildcard_constraints:
 
 PROMPTS = {p.prompt_id: p.text for p in vc.load_prompts(config)}
 CELLS = vc.cells(config, vc.load_prompts(config))
-CELL = "{model}/{prompt}/{resolution}_f{frames}_s{steps}_seed{seed}"
+CELL = CELL_STEM
+LEVERS = levers(config)
 
 
 def measurement_params():
@@ -48,6 +50,18 @@ def model_param(key):
     return lambda wildcards: config["models"][wildcards.model].get(key, {})
 
 
+def cell_options(wildcards):
+    """The backend options of a cell: its model's, with its lever's overrides."""
+    return model_options(config["models"][wildcards.model], LEVERS[wildcards.lever])
+
+
+def cell_lever(wildcards):
+    """What the measured job applies to the loaded model for the cell's lever, and the
+    steps it runs."""
+    lever = LEVERS[wildcards.lever]
+    return {**lever.runtime(), "steps_run": lever.steps_run(int(wildcards.steps))}
+
+
 SIZES = vc.model_sizes(config)
 
 
@@ -63,6 +77,18 @@ def all_cell_records():
 
 def all_videos():
     return [f"results/videos/{c.cell_id}.mp4" for c in CELLS]
+
+
+def lever_videos():
+    """The videos the levers table compares: each lever cell's and its baseline's."""
+    levered = [c for c in CELLS if c.lever != BASELINE]
+    return sorted(
+        {
+            f"results/videos/{cell.cell_id}.mp4"
+            for c in levered
+            for cell in (c, c.baseline)
+        }
+    )
 
 
 def scoring_batches():

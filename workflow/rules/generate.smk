@@ -57,7 +57,8 @@ rule generate:
         attempt=lambda wildcards, attempt: attempt,
     params:
         backend=model_param("backend"),
-        options=model_param("options"),
+        options=cell_options,
+        lever=cell_lever,
         size=cell_size,
         fps=config["fps"],
         warmup_steps=config["measurement"]["warmup_steps"],

@@ -45,4 +45,5 @@ CHART_SPECS: dict[str, ChartSpec] = {
     "power_trace": ChartSpec("Power signature", ("runs", "traces", "idle"), ("trace_cell",)),
     "carbon_credits": ChartSpec(CARBON_AWARE, ("credits",), ()),
     "carbon_by_time": ChartSpec(CARBON_AWARE, ("carbon_by_time", "deferral"), ()),
+    "levers": ChartSpec("Levers", ("levers",), ("scenario", "fidelity_floor_ssim")),
 }

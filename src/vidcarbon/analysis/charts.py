@@ -13,10 +13,19 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from vidcarbon.analysis import carbon_time, phases, power, scaling, shared_counters, sources
+from vidcarbon.analysis import (
+    carbon_time,
+    levers,
+    phases,
+    power,
+    scaling,
+    shared_counters,
+    sources,
+)
 from vidcarbon.analysis import comparison as comparison_charts
 from vidcarbon.analysis.embodied import headline
 from vidcarbon.analysis.render import save
+from vidcarbon.levers import baseline_rows
 from vidcarbon.records import read_json
 from vidcarbon.tables import read_table
 
@@ -27,7 +36,8 @@ log = logging.getLogger(__name__)
 class Inputs:
     """The table files of a chart job (rule input name -> path), each read on first use.
     Cells whose device-wide counter was shared with another process are left out of runs,
-    carbon and quality (`shared_counters`)."""
+    carbon and quality (`shared_counters`); so are the lever cells (`levers.baseline_rows`),
+    except in the levers table."""
 
     paths: dict[str, str]
 
@@ -40,15 +50,16 @@ class Inputs:
 
     @cached_property
     def runs(self) -> pd.DataFrame:
-        runs, left_out = shared_counters.without_shared(self.measured)
+        runs, left_out = shared_counters.without_shared(baseline_rows(self.measured))
         if left_out:
             log.warning(shared_counters.note(left_out))
         return runs
 
     @cached_property
     def carbon_sources(self) -> pd.DataFrame:
-        """The carbon table with a row per embodied source (the RQ1 chart's)."""
-        return shared_counters.without_cells(self._read("carbon", "carbon"), self.measured)
+        """The carbon table's baseline cells, a row per embodied source (the RQ1 chart's)."""
+        carbon = baseline_rows(self._read("carbon", "carbon"))
+        return shared_counters.without_cells(carbon, self.measured)
 
     @cached_property
     def carbon(self) -> pd.DataFrame:
@@ -57,7 +68,8 @@ class Inputs:
 
     @cached_property
     def quality(self) -> pd.DataFrame:
-        return shared_counters.without_cells(self._read("quality", "quality"), self.measured)
+        quality = baseline_rows(self._read("quality", "quality"))
+        return shared_counters.without_cells(quality, self.measured)
 
     @cached_property
     def comparison(self) -> pd.DataFrame | None:
@@ -122,6 +134,9 @@ DRAW: dict[str, Callable[..., alt.TopLevelMixin]] = {
     "carbon_credits": lambda i: carbon_time.credits_chart(i.table("credits")),
     "carbon_by_time": lambda i: carbon_time.time_chart(
         i.table("carbon_by_time"), i.table("deferral")
+    ),
+    "levers": lambda i, scenario, fidelity_floor_ssim: levers.levers_chart(
+        i.table("levers"), scenario, fidelity_floor_ssim
     ),
 }
 

@@ -17,7 +17,7 @@ from vidcarbon.carbon.accounting import (
 )
 from vidcarbon.carbon.intensity import Scenario, act_tables, resolve_scenario
 from vidcarbon.errors import ConfigError
-from vidcarbon.grid import RESOLUTIONS
+from vidcarbon.grid import BASELINE, RESOLUTIONS, parse_cell_id
 from vidcarbon.laws import CarbonRates, Interval, fit_model, usable_cells
 
 
@@ -50,6 +50,8 @@ class Estimate:
     extrapolated: dict[str, tuple[float, float, float]]  # variable: (asked, fitted min, max)
     r2: float
     n: int
+    lever_ratio: float = 1.0  # lever / baseline energy, mean over the lever's measured cells
+    lever_cells: int = 0  # lever cells the ratio rests on (0: no lever)
 
 
 def intensity_scenario(intensity: str) -> Scenario:
@@ -105,9 +107,12 @@ def estimate(
     pue: float = defaults.PUE,
     embodied_g: float | None = None,
     lifetime_years: float = defaults.LIFETIME_YEARS,
+    lever: str = BASELINE,
     sources: list[dict] = (),
 ) -> Estimate:
-    """Predict one video of `model` from the laws fitted on its ok cells in `runs`.
+    """Predict one video of `model` from the laws fitted on its ok baseline cells in `runs`;
+    under `lever`, scaled by the lever's energy and time ratios to its baseline cells (mean
+    over its ok cells: one law per model, one ratio per lever).
 
     The frame rate (unless `fps` is given) and the pixel size of a measured resolution are the
     model's own, read from its runs; an unmeasured resolution takes Open-Sora's size.
@@ -119,6 +124,8 @@ def estimate(
     if cells.empty:
         models = ", ".join(sorted(set(runs.model))) or "none"
         raise ConfigError(f"--model {model!r} has no successful cell; models measured: {models}")
+    ratios, lever_cells = lever_ratios(cells, lever)
+    cells = cells[cells.lever == BASELINE]
     law = fit_model(cells, model)
     fps = fps or law.fps
     frames = round(duration_s * fps)
@@ -132,8 +139,8 @@ def estimate(
     else:
         (height, width), size_source = RESOLUTIONS[resolution], "Open-Sora's; not measured"
     x = {"steps": steps, "pixels": height * width, "frames": frames}
-    energy = law.predict("energy_j", **x)
-    duration = law.predict("duration_s", **x)
+    energy = law.predict("energy_j", **x).scaled(ratios["energy_j"])
+    duration = law.predict("duration_s", **x).scaled(ratios["duration_s"])
     scenario = intensity_scenario(intensity)
     rates = CarbonRates.of(
         scenario.intensity_g_per_kwh, pue, embodied_g or 0.0, lifetime_years * SECONDS_PER_YEAR
@@ -160,4 +167,32 @@ def estimate(
         extrapolated=law.extrapolates(**x),
         r2=fit.r2,
         n=fit.n,
+        lever_ratio=ratios["energy_j"],
+        lever_cells=lever_cells,
+    )
+
+
+def lever_ratios(cells: pd.DataFrame, lever: str) -> tuple[dict[str, float], int]:
+    """Mean ratio of `lever`'s energy and generation time to its baseline cells' (those ok
+    in `cells`, one model's), and how many cells it rests on; 1 for the baseline."""
+    if lever == BASELINE:
+        return {"energy_j": 1.0, "duration_s": 1.0}, 0
+    levered = cells[cells.lever == lever]
+    baseline_ids = levered.cell_id.map(lambda c: parse_cell_id(c).baseline.cell_id)
+    baseline = cells.set_index("cell_id").reindex(baseline_ids)
+    paired = baseline.energy_j.notna().to_numpy()
+    if not paired.any():
+        levers = ", ".join(sorted(set(cells.lever) - {BASELINE})) or "none"
+        raise ConfigError(
+            f"--lever {lever!r} has no successful cell beside its baseline cell; levers "
+            f"measured: {levers}"
+        )
+    ratio = {
+        column: float(
+            (levered[column].to_numpy()[paired] / baseline[column].to_numpy()[paired]).mean()
+        )
+        for column in ("energy_j", "generation_duration_s")
+    }
+    return {"energy_j": ratio["energy_j"], "duration_s": ratio["generation_duration_s"]}, int(
+        paired.sum()
     )

@@ -35,11 +35,13 @@ from scipy import stats
 
 from vidcarbon.analysis.efficiency import efficiency_markdown, phase_efficiency
 from vidcarbon.analysis.embodied import PAPER, PaperSetting
+from vidcarbon.analysis.levers import lever_findings, levers_markdown
 from vidcarbon.analysis.shared_counters import note, without_cells, without_shared
 from vidcarbon.analysis.sources import source_cells
 from vidcarbon.carbon.intensity import resolve_scenario
 from vidcarbon.grid import RESOLUTIONS
 from vidcarbon.laws import PHASES, QUANTITIES, VARIABLES, ModelLaws, fit_models, usable_cells
+from vidcarbon.levers import baseline_rows
 from vidcarbon.tables import provenance, read_table, write_table
 
 LETTER = {"steps": "a", "pixels": "b", "frames": "f"}
@@ -904,8 +906,11 @@ def write_findings(
     flops_path: str,
     comparison_path: str | None,
     llm_path: str | None,
+    levers_path: str,
     outputs: dict[str, str],
     reference_resolution: str,
+    scenario: str,
+    fidelity_floor_ssim: float,
     gpu_peaks_tflops: dict[str, float],
     config_hash: str,
     rq1_sources: list[dict],
@@ -915,8 +920,8 @@ def write_findings(
     summary, html); `rq1_sources` as in `findings_rows`. Cells whose device-wide counter was
     shared are left out, and said so."""
     measured = read_table("runs", runs_path).to_pandas()
-    runs, left_out = without_shared(measured)
-    carbon = without_cells(read_table("carbon", carbon_path).to_pandas(), measured)
+    runs, left_out = without_shared(baseline_rows(measured))
+    carbon = without_cells(baseline_rows(read_table("carbon", carbon_path).to_pandas()), measured)
     comparison = (
         read_table("video_vs_text", comparison_path).to_pandas() if comparison_path else None
     )
@@ -929,12 +934,15 @@ def write_findings(
         reference_resolution=reference_resolution,
         rq1_sources=rq1_sources,
     )
+    levers = read_table("levers", levers_path).to_pandas()
+    rows += lever_findings(levers, scenario, fidelity_floor_ssim)
     meta = provenance(config_hash, sorted(set(runs.hostname.dropna())), [])
     write_table("findings", rows, outputs["findings"], meta)
     flops = read_table("flops", flops_path).to_pandas()
     efficiency = phase_efficiency(runs, flops, gpu_peaks_tflops)
     write_table("efficiency", efficiency.to_dict("records"), outputs["efficiency"], meta)
     summary = summary_markdown(pd.DataFrame(rows), runs) + "\n" + efficiency_markdown(efficiency)
+    summary += "\n" + "\n".join(levers_markdown(pd.DataFrame(rows)))
     if left_out:
         summary += "\n" + note(left_out) + "\n"
     Path(outputs["summary"]).write_text(summary)

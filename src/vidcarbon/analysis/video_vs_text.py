@@ -173,6 +173,7 @@ def write_comparison(
 ) -> None:
     """Read the tables (llm and images optional), compare, write video_vs_text.parquet."""
     from vidcarbon.analysis.shared_counters import note, without_shared
+    from vidcarbon.levers import baseline_rows
     from vidcarbon.tables import SCHEMAS, provenance, read_table, write_table
 
     def read(name: str, path: str | None) -> pd.DataFrame:
@@ -180,6 +181,7 @@ def write_comparison(
         return table.to_pandas()
 
     runs, llm, images = read("runs", runs_path), read("llm", llm_path), read("images", images_path)
+    runs = baseline_rows(runs)  # the video model as configured, no lever
     # rows whose device-wide counter another process shared hold its energy: left out
     (runs, n_runs), (llm, n_llm), (images, n_images) = map(without_shared, (runs, llm, images))
     for left_out, what in ((n_runs, "cells"), (n_llm, "requests"), (n_images, "images")):

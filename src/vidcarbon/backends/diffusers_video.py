@@ -30,6 +30,7 @@ from vidcarbon.backends.diffusers_spec import (
     size_problem,
     with_overrides,
 )
+from vidcarbon.backends.lever_hooks import denoise_context
 from vidcarbon.backends.tiny_parts import (
     build_tokenizer,
     parameter_count,
@@ -395,7 +396,7 @@ class DiffusersVideo:
                 on_step(i)
             return kwargs
 
-        with torch.inference_mode(), self._kernel():
+        with torch.inference_mode(), self._kernel(), denoise_context(self.pipe):
             return self.pipe(
                 prompt_embeds=embeddings["prompt_embeds"].to(self.device, self.dtype),
                 negative_prompt=None,

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from vidcarbon.backends.base import VideoShape
+from vidcarbon.backends.lever_hooks import denoise_context
 from vidcarbon.backends.tiny_parts import LATENT_CHANNELS, TinyDiffusionBackend, to_uint8_frames
 from vidcarbon.grid import latent_size
 
@@ -111,20 +112,23 @@ class LatteTiny(TinyDiffusionBackend):
                 on_step(i)
             return kwargs
 
-        out = self.pipe(
-            prompt_embeds=embeddings["prompt_embeds"].to(self.device, self.dtype),
-            negative_prompt=None,
-            negative_prompt_embeds=embeddings["negative_prompt_embeds"].to(self.device, self.dtype),
-            num_inference_steps=steps,
-            video_length=shape.frames,
-            height=lh * VAE_DOWNSAMPLE,
-            width=lw * VAE_DOWNSAMPLE,
-            guidance_scale=self.guidance_scale,
-            generator=generator,
-            output_type="latent",
-            callback_on_step_end=callback,
-            return_dict=False,
-        )
+        with denoise_context(self.pipe):
+            out = self.pipe(
+                prompt_embeds=embeddings["prompt_embeds"].to(self.device, self.dtype),
+                negative_prompt=None,
+                negative_prompt_embeds=embeddings["negative_prompt_embeds"].to(
+                    self.device, self.dtype
+                ),
+                num_inference_steps=steps,
+                video_length=shape.frames,
+                height=lh * VAE_DOWNSAMPLE,
+                width=lw * VAE_DOWNSAMPLE,
+                guidance_scale=self.guidance_scale,
+                generator=generator,
+                output_type="latent",
+                callback_on_step_end=callback,
+                return_dict=False,
+            )
         return out[0]
 
     @torch.inference_mode()

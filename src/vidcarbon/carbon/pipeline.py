@@ -11,6 +11,8 @@ from vidcarbon.carbon.credits import Reference, credit_rows, fit_rows
 from vidcarbon.carbon.embodied import charged_sources
 from vidcarbon.carbon.intensity import HourlySeries, Scenario, read_hourly_csv
 from vidcarbon.carbon.timeshift import by_period, defer
+from vidcarbon.grid import BASELINE
+from vidcarbon.levers import baseline_rows
 from vidcarbon.tables import provenance, read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,10 @@ def run_carbon(
         ok = [
             r
             for r in carbon
-            if r["scenario"] == s.name and r["status"] == "ok" and r["embodied_default"]
+            if r["scenario"] == s.name
+            and r["status"] == "ok"
+            and r["embodied_default"]
+            and r["lever"] == BASELINE
         ]
         by_time += _time_rows(s, series[s.name], ok, assume)
         deferral += _deferral_rows(s, series[s.name], ok, settings["deadlines_h"], assume)
@@ -119,13 +124,13 @@ def run_carbon(
     chosen = next(s for s in scenarios if s.name == credit["scenario"])
     ref = Reference(**credit["reference"])
     grid = (
-        runs[["resolution", "frames", "steps"]]
+        baseline_rows(runs)[["resolution", "frames", "steps"]]
         .drop_duplicates()
         .sort_values(["resolution", "frames", "steps"])
     )
     configs = [(r.resolution, int(r.frames), int(r.steps)) for r in grid.itertuples()]
     credits, laws = credit_rows(
-        runs,
+        baseline_rows(runs),
         configs,
         ref,
         chosen.intensity_g_per_kwh,

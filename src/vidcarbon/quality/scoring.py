@@ -224,4 +224,4 @@ def score_cell(
     return record
 
 
-_CELL_FIELDS = ("model", "resolution", "frames", "steps", "seed")
+_CELL_FIELDS = ("model", "resolution", "frames", "steps", "seed", "lever")

@@ -68,10 +68,14 @@ def generate(
     record_path: str,
     log_path: str,
     attempt: int = 1,
+    lever: dict | None = None,
 ) -> dict:
     """Denoise and decode one cell, isolated in a child process. A failed cell is a record,
-    not an error, unless it ran out of memory with attempts left (`run_isolated`)."""
+    not an error, unless it ran out of memory with attempts left (`run_isolated`). `lever`:
+    what the job applies to the loaded model (`Lever.runtime`) and `steps_run`."""
+    lever = lever or {"cache": None, "scheduler": None, "steps_run": cell.steps}
     identity = cell_identity(cell, backend, fps, measurement["device"], video_path)
+    identity["steps_run"] = lever["steps_run"]
     encoded = read_json(encode_record_path)
     if encoded["status"] != "ok":
         # the cell takes its encoding's status, so `vidcarbon retry --status` finds both
@@ -93,8 +97,9 @@ def generate(
         "backend": backend,
         "options": options,
         "shape": {"frames": cell.frames, "height": cell.height, "width": cell.width},
-        "steps": cell.steps,
+        "steps": lever["steps_run"],
         "seed": cell.seed,
+        "lever": {k: v for k, v in lever.items() if k != "steps_run"},
         "fps": fps,
         "warmup_steps": warmup_steps,
         "embeddings_path": embeddings_path,

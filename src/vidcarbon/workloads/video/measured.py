@@ -56,19 +56,22 @@ def generate_cell(
     embeddings_path: str | Path,
     video_path: str | Path,
     measurement: Measurement,
+    lever: dict | None = None,
 ) -> dict[str, Any]:
     """Denoising and decoding of one cell, after a warm-up pass; writes the mp4. The model
     is loaded in the `load` window, unless an earlier cell of this process left it loaded
     (`vidcarbon.workloads.loaded`): then the cell has no `load` window and its record names
-    the run that loaded it (`model_loaded_by`)."""
+    the run that loaded it (`model_loaded_by`). `lever` (`Lever.runtime`) is applied to the
+    loaded model (`backends.lever_hooks`); `steps` are the steps the lever runs."""
     import torch
 
+    from vidcarbon.backends.lever_hooks import apply_lever
     from vidcarbon.video import write_mp4
 
     ctx = JobContext.of("generate", measurement, warmup_steps, backend=backend)
 
     phases = ("denoise", "decode")
-    model_key = loaded.key(backend, options, measurement.compute_device, phases)
+    model_key = loaded.key(backend, {**options, "lever": lever}, measurement.compute_device, phases)
 
     def body(meter: Meter) -> None:
         model, loaded_by = loaded.get(model_key)
@@ -76,6 +79,7 @@ def generate_cell(
             model = create_backend(backend, options)
             with meter.window("load"):
                 model.load(measurement.compute_device, phases=phases)
+                apply_lever(model, lever)
                 embeddings = torch.load(embeddings_path, weights_only=True)
             loaded_by = ctx.record["run_id"]
             loaded.keep(model_key, model, loaded_by)

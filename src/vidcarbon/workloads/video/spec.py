@@ -35,6 +35,7 @@ def cell_identity(
         "frames": cell.frames,
         "steps": cell.steps,
         "seed": cell.seed,
+        "lever": cell.lever,
         "backend": backend,
         "height": cell.height,
         "width": cell.width,
