@@ -10,6 +10,7 @@ on one H200, in seconds; `PARTS` gives the reasoning of each prediction):
   required   wan        Wan2.1-T2V-1.3B, full size, 480x832, 81 frames, 50 steps   190 (125)
   required   llm        Llama-2-13B, full size, one request per dataset              90  (40)
   required   wan-flops  count_flops on shapes (meta device, no GPU time)             45  (25)
+  optional   levers     Wan2.1 without CFG and with half the steps, against wan    200 (145)
   optional   cogvideox  CogVideoX-2b at 480x720, 49 frames                          110  (75)
   optional   latte      Latte-1 at 512x512 and the paper's 2 s 240p cell              90  (55)
 
@@ -61,7 +62,7 @@ class Part:
     """
 
     name: str
-    config: str  # config/gpu-check/<config>.yaml (and cpu/<config>.yaml in --cpu)
+    config: str  # config/gpu-check/<name>.yaml for each "+"-joined name (and cpu/ in --cpu)
     targets: tuple[str, ...]  # Snakemake targets; {device} is filled in
     tables: tuple[str, ...]  # what the part leaves, copied to parts/<name>/ (as its file name)
     budget_s: float
@@ -118,6 +119,19 @@ PARTS = (
         predicted_s=25,
         predicted_cpu_s=7,
     ),  # fmt: skip
+    # two lever cells of Wan2.1 beside the wan part's baseline (not measured again): CFG off
+    # (one pass a step: ~45 s of denoising) and half the steps (~45 s), each with its build,
+    # warm-up and decode (~20 s), then collect, carbon and the levers table (~15 s): about 145 s
+    Part(
+        "levers",
+        "wan+levers",
+        ("results/levers.parquet",),
+        ("results/levers.parquet", "results/runs.parquet"),
+        budget_s=200,
+        predicted_s=145,
+        predicted_cpu_s=12,
+        required=False,
+    ),  # fmt: skip
     # T5-XXL encode (~10 s), build and warm-up (~10 s), ML.ENERGY's 43 s call on an H100,
     # collect (~5 s): about 75 s
     Part(
@@ -159,9 +173,14 @@ class Log:
 
 
 def config_files(part: Part, cpu: bool) -> list[str]:
-    files = [CONFIGS / "common.yaml", CONFIGS / f"{part.config}.yaml"]
-    if cpu:
-        files += [CONFIGS / "cpu" / "common.yaml", CONFIGS / "cpu" / f"{part.config}.yaml"]
+    names = ["common", *part.config.split("+")]
+    files = [CONFIGS / f"{name}.yaml" for name in names]
+    if cpu:  # the tiny sizes, where a part file has any
+        files += [
+            CONFIGS / "cpu" / f"{n}.yaml"
+            for n in names
+            if (CONFIGS / "cpu" / f"{n}.yaml").is_file()
+        ]
     return [str(f) for f in files]
 
 

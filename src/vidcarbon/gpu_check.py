@@ -466,6 +466,57 @@ def llm_rows(requests: list[dict[str, Any]], device: str) -> list[dict]:
     return rows
 
 
+# -- part levers ---------------------------------------------------------------------------------
+def lever_rows(levers: list[dict[str, Any]], device: str) -> list[dict]:
+    """Each lever cell against its baseline: energy, denoising energy and time saved, and the
+    fidelity of its video to the baseline's (scenario-independent figures: the first
+    scenario's rows)."""
+    if not levers:
+        return [_row("levers", "lever cells", "energy saved", None, "%")]
+    first = levers[0]["scenario"]
+    rows = []
+    for r in (r for r in levers if r["scenario"] == first):
+        subject = f"{r['model']} {r['resolution']}, {r['frames']} frames: {r['lever']}"
+        common = {"device_name": r.get("device_name")}
+        if r["status"] != "ok":
+            common.update(status=r["status"], detail=r.get("error"))
+        rows += [
+            _row(
+                "levers",
+                subject,
+                "energy saved",
+                None if r["energy_saved_fraction"] is None else 100 * r["energy_saved_fraction"],
+                "%",
+                reference=r["baseline_energy_j"],
+                reference_source="the baseline cell's energy, J",
+                detail=f"{r['steps_run']} of {r['steps']} steps run; {r['lever_kinds']}",
+                **common,
+            ),
+            _row(
+                "levers",
+                subject,
+                "denoising energy saved",
+                r["denoise_energy_saved_j"],
+                "J",
+                reference=r["baseline_denoise_energy_j"],
+                reference_source="the baseline's denoising energy, J",
+                **common,
+            ),
+            _row("levers", subject, "time saved", r["duration_saved_s"], "s", **common),
+            _row(
+                "levers",
+                subject,
+                "fidelity to the baseline: PSNR",
+                r["psnr_db"],
+                "dB",
+                detail=r["fidelity_method"],
+                **common,
+            ),
+            _row("levers", subject, "fidelity to the baseline: SSIM", r["ssim"], "", **common),
+        ]
+    return rows
+
+
 # -- the whole table -----------------------------------------------------------------------------
 def _part_status_rows(statuses: Iterable[PartStatus]) -> list[dict]:
     return [
@@ -537,6 +588,10 @@ def figures(
         ("wan", videos["wan"]),
         ("wan-flops", flops_rows(wan_run, wan_id, flops, matmul, datasheet_tflops)),
         ("llm", llm_rows(_read_rows("llm", parts_dir / "llm" / "llm.parquet"), device)),
+        (
+            "levers",
+            lever_rows(_read_rows("levers", parts_dir / "levers" / "levers.parquet"), device),
+        ),
         ("cogvideox", videos["cogvideox"]),
         ("latte", videos["latte"]),
     ]

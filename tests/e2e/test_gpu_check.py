@@ -64,7 +64,8 @@ def test_cpu_mode_runs_every_part_in_order(cpu_run):
     rows, meta = figures(cpu_run)
     parts = json.loads(meta["vidcarbon.gpu_check.parts"])
     assert [(p["part"], p["status"]) for p in parts] == [
-        (name, "ok") for name in ("energy", "wan", "llm", "wan-flops", "cogvideox", "latte")
+        (name, "ok")
+        for name in ("energy", "wan", "llm", "wan-flops", "levers", "cogvideox", "latte")
     ]
     assert all(p["wall_s"] <= p["budget_s"] for p in parts)
     assert meta["vidcarbon.gpu_check.mode"].startswith("cpu")
@@ -101,6 +102,17 @@ def test_the_figures_come_from_the_parts_tables(cpu_run):
         "latte-1 480p (32x32), 16 frames (2 s), 2 steps",
         "latte-1 240p (32x48), 16 frames (2 s), 2 steps",
     }
+    # the levers part measured only its two lever cells, against the wan part's baseline
+    levers = pq.read_table(cpu_run / "work" / "parts" / "levers" / "levers.parquet").to_pylist()
+    assert {r["lever"] for r in levers} == {"cfg-off", "half-steps"}
+    assert {r["baseline_cell_id"] for r in levers} == {run["cell_id"]}
+    after = pq.read_table(cpu_run / "work" / "parts" / "levers" / "runs.parquet").to_pylist()
+    (baseline,) = [r for r in after if r["cell_id"] == run["cell_id"]]
+    assert baseline["run_id"] == run["run_id"]  # the same measurement, not a new one
+    saved = [r for r in rows if r["part"] == "levers" and r["figure"] == "energy saved"]
+    assert len(saved) == 2 and all(r["status"] == "measured" for r in saved)
+    half = next(r for r in levers if r["lever"] == "half-steps")
+    assert half["steps_run"] == 1 and half["denoise_energy_saved_j"] > 0
     flops = value(rows, "wan-flops", "denoising FLOPs")
     assert flops > 0 and value(rows, "wan-flops", "utilisation of the matmul rate") > 0
 
@@ -200,7 +212,7 @@ def test_dry_run_builds_every_part_of_the_gpu_configs(tmp_path):
     proc = gpu_check(tmp_path, "--dry-run")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = (tmp_path / "out" / "gpu_check.log").read_text()
-    for part in ("energy", "wan", "llm", "wan-flops", "cogvideox", "latte"):
+    for part in ("energy", "wan", "llm", "wan-flops", "levers", "cogvideox", "latte"):
         assert f"part {part}: ok" in log
     required = re.findall(r"part ([a-z-]+) \(required\)", log)
     assert required == ["energy", "wan", "llm", "wan-flops"]
