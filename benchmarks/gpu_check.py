@@ -129,7 +129,7 @@ PARTS = (
         ("results/levers.parquet", "results/runs.parquet"),
         budget_s=200,
         predicted_s=145,
-        predicted_cpu_s=12,
+        predicted_cpu_s=8,
         required=False,
     ),  # fmt: skip
     # T5-XXL encode (~10 s), build and warm-up (~10 s), ML.ENERGY's 43 s call on an H100,
