@@ -33,7 +33,7 @@ def test_opensora_config_lists_the_paper_grid(workdir):
     assert "results/llm/requests/llama-2-13b/" in dry_run.stdout
     assert "generate_image" not in counts
     assert "results/videos/opensora-v1.1/" in dry_run.stdout
-    assert "_f64_s100_seed0.mp4" in dry_run.stdout  # 8 s at 8 fps, Open-Sora's 100 steps
+    assert "_f64_s100_seed0_baseline.mp4" in dry_run.stdout  # 8 s at 8 fps, 100 steps
     assert counts["count_flops"] == 1
 
 

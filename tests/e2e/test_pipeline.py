@@ -210,6 +210,7 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
         **dict.fromkeys(RUN_CHART_JOBS, 1),
         "findings": 1,
         "carbon": 1,
+        "levers": 1,  # reads runs and carbon (no lever configured here: an empty table)
         "all": 1,
     }
     workdir.snakemake()
@@ -240,6 +241,7 @@ def test_pipeline_end_to_end_then_incremental_reruns(workdir):
         **dict.fromkeys(RUN_CHART_JOBS, 1),
         "findings": 1,
         "carbon": 1,
+        "levers": 1,  # reads runs and carbon (no lever configured here: an empty table)
         "all": 1,
     }
     workdir.snakemake()
@@ -346,7 +348,7 @@ def test_failed_cells_are_recorded_and_the_rest_goes_on(workdir):
     # `vidcarbon retry --status oom` makes the next run redo that cell and nothing else
     cells = workdir.path / "results" / "cells"
     kept = {p: p.stat().st_mtime_ns for p in records(cells)}
-    oom_record = cells / "flaky" / runs.prompt_id.iloc[0] / "144p_f4_s2_seed0.json"
+    oom_record = cells / "flaky" / runs.prompt_id.iloc[0] / "144p_f4_s2_seed0_baseline.json"
     del kept[oom_record]
     retry = subprocess.run(
         [str(Path(SNAKEMAKE).with_name("vidcarbon")), "retry", "--status", "oom"],
