@@ -159,11 +159,14 @@ class LogHandler(LogHandlerBase):
     def progress(self, done: int, total: int) -> None:
         percent = 100 * done // max(total, 1)
         text = f"vidcarbon: {done} of {total} jobs done ({percent} %)"
-        text += "".join(
-            f"; {rule} {self.done[rule]} of {n}" for rule, n in self.planned.items() if n > 1
+        text += "".join(  # the rules under way
+            f"; {rule} {self.done[rule]} of {n}"
+            for rule, n in self.planned.items()
+            if 0 < self.done[rule] < n
         )
         if self.cells:
-            text += "; cells " + ", ".join(f"{n} {s}" for s, n in sorted(self.cells.items()))
+            ranked = sorted(self.cells.items(), key=lambda c: (c[0] != "ok", c[0]))
+            text += "; cells " + ", ".join(f"{n} {status}" for status, n in ranked)
         if self.tty:
             self.out.write("\r\033[K" + text)
             self.out.flush()
@@ -184,6 +187,7 @@ class LogHandler(LogHandlerBase):
     def watch(self, status_command: str) -> None:
         """Jobs go to SLURM: warn whenever none has changed state for `stall_seconds`."""
         self.status_command = status_command
+        self.say(f"vidcarbon: jobs go to SLURM; their state comes from `{status_command}`")
         stall = self.settings.stall_seconds if self.settings else 120
         if stall > 0:
             threading.Thread(target=self.stall_warnings, args=(stall,), daemon=True).start()
