@@ -1,8 +1,9 @@
-"""What a run prints (Snakemake's `--logger vidcarbon`, set by both profiles): the planned jobs,
-a progress line from Snakemake's job events (rewritten in place on a terminal, every 10 %
-otherwise), each cell that ends failed, SLURM jobs as the executor reports them, a warning when
-none has changed state for a while, and the end summary. Errors and warnings pass in full; a dry
-run prints what Snakemake prints; the complete log stays in .snakemake/log/.
+"""What a run prints: Snakemake's `--logger vidcarbon`, set in profiles/default (which every
+run loads, `--profile slurm` too). The planned jobs, a progress line from Snakemake's job events
+(rewritten in place on a terminal, every 10 % otherwise), each cell that ends failed, SLURM
+jobs as the executor reports them, a warning when none has changed state for a while, and the
+end summary. Errors and warnings pass in full; a dry run prints what Snakemake prints; the
+complete log stays in .snakemake/log/.
 """
 
 import json
@@ -52,7 +53,7 @@ class LogHandler(LogHandlerBase):
         self.planned, self.done, self.cells = Counter(), Counter(), Counter()
         self.started, self.decile, self.live = False, -1, False
         self.status_command: str | None = None
-        self.slurm = Counter()  # submitted, finished, failed
+        self.slurm, self.slurm_line = Counter(), ""  # submitted, finished, failed; as printed
         self.units: dict[int, str] = {}  # jobid -> the SLURM submission it runs in
         self.unit_left: Counter = Counter()  # submission -> its jobs not finished
         self.changed = time.monotonic()
@@ -112,8 +113,9 @@ class LogHandler(LogHandlerBase):
             self.slurm_changed()
 
     def group_submitted(self, record: LogRecord) -> None:
-        """A SLURM job that runs several of Snakemake's jobs."""
-        unit = f"group {record.group_id}"
+        """A SLURM job that runs several of Snakemake's jobs (group_id names the group, which
+        many SLURM jobs share)."""
+        unit = f"group {record.group_id} {min(job.jobid for job in record.jobs)}"
         self.slurm["submitted"] += 1
         for job in record.jobs:
             self.units[job.jobid] = unit
@@ -147,12 +149,15 @@ class LogHandler(LogHandlerBase):
     def failed(self, record: LogRecord) -> None:
         """A job that failed (each job of a failed group follows as its own JOB_ERROR)."""
         if record.event == LogEvent.GROUP_ERROR:
-            unit = f"group {record.groupid}"
+            unit = self.units.get(record.job_error_info[0]["jobid"])
         else:
             if record.rule_name == CELL_RULE:
                 self.cells["error"] += 1
-            unit = None if record.indent else self.units.pop(record.jobid, None)
+            unit = None if record.indent else self.units.get(record.jobid)
         if unit and self.status_command:
+            # a retry submits its jobs again
+            self.units = {job: u for job, u in self.units.items() if u != unit}
+            self.unit_left.pop(unit, None)
             self.slurm["failed"] += 1
             self.slurm_changed()
 
@@ -179,10 +184,13 @@ class LogHandler(LogHandlerBase):
         self.changed = time.monotonic()
         s = self.slurm
         active = s["submitted"] - s["finished"] - s["failed"]
-        self.say(
+        line = (
             f"vidcarbon: SLURM jobs: {active} queued or running, {s['finished']} finished, "
             f"{s['failed']} failed"
         )
+        if line != self.slurm_line:  # a job of a packed SLURM job that ends changes no count
+            self.slurm_line = line
+            self.say(line)
 
     def watch(self, status_command: str) -> None:
         """Jobs go to SLURM: warn whenever none has changed state for `stall_seconds`."""
@@ -201,14 +209,19 @@ class LogHandler(LogHandlerBase):
                 quiet = time.monotonic() - self.changed
                 if active and quiet >= stall and warned != self.changed:
                     warned = self.changed
-                    self.say(
-                        f"vidcarbon: warning: no SLURM job has changed state for {quiet:.0f} s "
-                        f"({active} queued or running). If `squeue --me` no longer lists them, "
-                        f"the status command ({self.status_command}) does not see them finish: "
-                        "on a cluster without accounting set `slurm-status-command: squeue` in "
-                        "slurm/profile.yaml. Jobs that simply run long: raise "
-                        "--logger-vidcarbon-stall-seconds."
-                    )
+                    self.say(self.stall_warning(quiet, active))
+
+    def stall_warning(self, quiet: float, active: int) -> str:
+        """What a stall looks like and its likely cause: the status command."""
+        fix = ""
+        if self.status_command == "sacct":
+            fix = ": without accounting, set `slurm-status-command: squeue` in the profile"
+        return (
+            f"vidcarbon: warning: no SLURM job has changed state for {quiet:.0f} s ({active} "
+            f"queued or running). If `squeue --me` no longer lists them, the status command "
+            f"({self.status_command}) does not see them finish{fix}. Jobs that simply run long: "
+            "raise logger-vidcarbon-stall-seconds in the profile."
+        )
 
     def close(self) -> None:
         """End of the run (once: logging's shutdown closes it again): the summary and where

@@ -337,7 +337,7 @@ def test_a_run_whose_jobs_do_not_change_state_says_so(slurm_cluster, tmp_path):
     )
     assert warning, out[-4000:]
     assert "the status command (squeue) does not see them finish" in warning[0]
-    assert "set `slurm-status-command: squeue` in slurm/profile.yaml" in warning[0]
+    assert "raise logger-vidcarbon-stall-seconds in the profile" in warning[0]
 
 
 def test_each_job_holds_its_own_fake_gpu_and_none_waits_for_another(slurm_cluster, tmp_path):
