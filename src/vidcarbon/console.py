@@ -68,7 +68,7 @@ class LogHandler(LogHandlerBase):
     def emit(self, record: LogRecord) -> None:
         if self.common_settings.dryrun:  # `snakemake -n` prints what Snakemake prints
             if self.verbatim_filter.filter(record):
-                self.say(self.verbatim.format(record))
+                self.echo(record)
             return
         event = getattr(record, "event", None)
         if hasattr(record, STATUS_COMMAND):
@@ -87,9 +87,15 @@ class LogHandler(LogHandlerBase):
             self.progress(record.done, record.total)
         elif event in (LogEvent.JOB_ERROR, LogEvent.GROUP_ERROR):
             self.failed(record)
-            self.say(self.verbatim.format(record))
+            self.echo(record)
         elif record.levelno >= WARNING or event == LogEvent.ERROR:
-            self.say(self.verbatim.format(record))
+            self.echo(record)
+
+    def echo(self, record: LogRecord) -> None:
+        """The record as Snakemake's own console prints it."""
+        text = self.verbatim.format(record)
+        if text and text != "None":
+            self.say(text)
 
     def say(self, text: str) -> None:
         """A line of its own (ending the live progress line first)."""
