@@ -66,15 +66,15 @@ class LogHandler(LogHandlerBase):
     needs_rulegraph = False
 
     def emit(self, record: LogRecord) -> None:
-        if self.common_settings.dryrun:  # `snakemake -n` prints what Snakemake prints
+        event = getattr(record, "event", None)
+        if event == LogEvent.WORKFLOW_STARTED:
+            self.started = True
+        # what is no run (--lint, --unlock, --summary, a dry run) prints what Snakemake prints
+        if not self.started or self.common_settings.dryrun:
             if self.verbatim_filter.filter(record):
                 self.echo(record)
-            return
-        event = getattr(record, "event", None)
-        if hasattr(record, STATUS_COMMAND):
+        elif hasattr(record, STATUS_COMMAND):
             self.watch(getattr(record, STATUS_COMMAND))
-        elif event == LogEvent.WORKFLOW_STARTED:
-            self.started = True
         elif event == LogEvent.RUN_INFO:
             self.plan(record.stats)
         elif event == LogEvent.JOB_INFO:
