@@ -21,12 +21,19 @@ OUTPUT_SETTINGS = SimpleNamespace(
 )
 
 
-def test_a_sacct_run_without_state_changes_is_told_the_fix():
+def record(**fields) -> logging.LogRecord:
+    """A record as Snakemake's logger makes it: INFO, the event's fields as attributes."""
+    return logging.makeLogRecord({"msg": "", "levelno": logging.INFO, **fields})
+
+
+def test_a_sacct_run_without_state_changes_is_told_the_fix(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no results/ here
     handler = LogHandler(OUTPUT_SETTINGS, LogHandlerSettings(stall_seconds=1))
     handler.out = io.StringIO()
-    handler.handle(logging.makeLogRecord({"msg": "", STATUS_COMMAND: "sacct"}))
-    job = {"event": LogEvent.JOB_INFO, "jobid": 3, "rule_name": "generate", "local": False}
-    handler.handle(logging.makeLogRecord({**job, "output": ["results/cells/a.json"]}))
+    handler.handle(record(event=LogEvent.WORKFLOW_STARTED))
+    handler.handle(record(**{STATUS_COMMAND: "sacct"}))
+    job = {"jobid": 3, "rule_name": "generate", "local": False, "output": ["results/cells/a.json"]}
+    handler.handle(record(event=LogEvent.JOB_INFO, **job))
     time.sleep(2.5)
     handler.close()
     lines = handler.out.getvalue().splitlines()
@@ -34,7 +41,8 @@ def test_a_sacct_run_without_state_changes_is_told_the_fix():
         "vidcarbon: jobs go to SLURM; their state comes from `sacct`",
         "vidcarbon: SLURM jobs: 1 queued or running, 0 finished, 0 failed",
     ]
-    (warning,) = lines[2:]  # once per stall, not once a second
+    warning, summary = lines[2:]  # once per stall, not once a second; then the summary
+    assert summary.startswith("vidcarbon: no results/runs.parquet yet")
     assert warning.startswith("vidcarbon: warning: no SLURM job has changed state for ")
     assert (
         "the status command (sacct) does not see them finish: without accounting, set " in warning
