@@ -29,20 +29,15 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Snakemake's job-by-job log goes to .snakemake/log/; the console gets the planned jobs, a
-# progress line, anything unusual, and the summary. A lock left by a killed run is removed
+# The console gets what vidcarbon's logger plugin prints (profiles/default sets it: the planned
+# jobs, a progress line, failed cells, anything unusual, the summary), then the report;
+# Snakemake's job-by-job log goes to .snakemake/log/. A lock left by a killed run is removed
 # first, when no Snakemake runs in this directory (`make unlock` alone does only that).
 run: $(STAMP)
 	@vidcarbon unlock --quiet
-	@set -o pipefail; status=0; \
-	snakemake --cores all --quiet rules host reason 2>&1 | vidcarbon progress || status=$$?; \
-	if [ $$status -eq 0 ]; then \
-	  snakemake --report results/report.html 2>&1 | vidcarbon progress --no-banner || status=$$?; \
-	fi; \
-	if [ $$status -eq 0 ]; then vidcarbon summary; else \
+	@snakemake --cores all --report results/report.html --report-after-run || { status=$$?; \
 	  echo "vidcarbon: the run stopped (the error is above); fix it and \`make run\` again:" \
-	    "completed jobs are kept"; fi; \
-	exit $$status
+	    "completed jobs are kept"; exit $$status; }
 
 unlock: $(STAMP)
 	@vidcarbon unlock

@@ -70,9 +70,8 @@ def test_summary_counts_names_failures_with_a_retry_and_gives_headlines(tmp_path
     assert lines[-3].startswith("    fitted claim: exponent 1.01 [95 % CI 0.99 .. 1.03]")
     assert lines[-1].startswith("    one-cell claim 1: 2x [no interval]")
     # a folder without a report or charts (a run that stopped early) points to neither
-    assert f"  no report yet (make run ends with it); tables {tmp_path}/*.parquet" in "\n".join(
-        lines
-    )
+    report = f"no report yet (`snakemake --report {tmp_path}/report.html`; make run makes it)"
+    assert f"  {report}; tables {tmp_path}/*.parquet" in "\n".join(lines)
     assert "charts" not in "\n".join(lines)
     (tmp_path / "report.html").write_text("<html></html>")
     (tmp_path / "charts").mkdir()

@@ -70,15 +70,6 @@ def _main(argv: list[str] | None) -> int:
         help="remove Snakemake's lock on this directory if no Snakemake process runs in it",
     )
     unlock.add_argument("--quiet", action="store_true", help="say nothing when there is no lock")
-    progress = commands.add_parser(
-        "progress", help="condense Snakemake's output read from stdin (make run uses it)"
-    )
-    progress.add_argument(
-        "--no-banner",
-        dest="banner",
-        action="store_false",
-        help="drop the lines a run starts with (the study, the profile)",
-    )
     check = commands.add_parser(
         "check-config",
         help="check a config file as a run would (YAML syntax with its line, keys, grid, models)",
@@ -200,10 +191,6 @@ def _main(argv: list[str] | None) -> int:
         if message or not args.quiet:
             print(f"vidcarbon unlock: {message or 'no lock on this directory'}", file=sys.stderr)
         return 0 if free else 1
-    if args.command == "progress":
-        from vidcarbon.progress import main as condense
-
-        condense(args.banner)
     if args.command == "check-config":
         from vidcarbon.config import check_config_file
 

@@ -58,7 +58,11 @@ def _where(results: Path, runs_path: Path) -> str:
     """Where the report, tables and charts are: only those that exist (a run that stopped
     early has no report yet)."""
     report = results / "report.html"
-    parts = [f"report {report}" if report.is_file() else "no report yet (make run ends with it)"]
+    parts = [
+        f"report {report}"
+        if report.is_file()
+        else f"no report yet (`snakemake --report {report}`; make run makes it)"
+    ]
     parts.append(f"tables {results}/*.parquet (`vidcarbon tables {runs_path}` describes one)")
     charts = results / "charts"
     if charts.is_dir() and any(charts.glob("*.png")):

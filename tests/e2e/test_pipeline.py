@@ -93,14 +93,33 @@ def test_bad_config_fails_before_any_job(workdir):
     assert not (workdir.path / "results").exists()
 
 
+def assert_console(console: str, results: Path, cells: str) -> None:
+    """What the logger plugin printed (profiles/default sets it): the study, the planned jobs,
+    a progress line every 10 % (stderr is no terminal here), the summary, the log."""
+    lines = console.splitlines()
+    study = next(i for i, line in enumerate(lines) if line.startswith("vidcarbon: study "))
+    (planned,) = [i for i, line in enumerate(lines) if " jobs to run: " in line]
+    assert study < planned
+    total = int(lines[planned].split()[1])
+    progress = [re.match(r"vidcarbon: (\d+) of (\d+) jobs done \((\d+) %\)", x) for x in lines]
+    deciles = [int(m[3]) // 10 for m in progress if m]
+    assert deciles == sorted(set(deciles)) and len(deciles) <= 11
+    done = [line for line, m in zip(lines, progress, strict=True) if m]
+    assert done[-1] == f"vidcarbon: {total} of {total} jobs done (100 %); cells {cells}"
+    assert summarise(results).replace(str(results), "results") in console  # run in its workdir
+    log = lines[-1].removeprefix("vidcarbon: complete log ")
+    assert (results.parent / log).is_file() and log.startswith(".snakemake/log/")
+
+
 def test_pipeline_end_to_end_then_incremental_reruns(workdir):
     config = small_config()
     workdir.write_config(config)
     workdir.write_prompts([NASTY[0], NASTY[1], NASTY[2], NASTY[3]])
     pwned = Path("/tmp/vidcarbon-pwned")
     pwned.unlink(missing_ok=True)
-    workdir.snakemake()
+    console = workdir.snakemake().stderr
     results = workdir.path / "results"
+    assert_console(console, results, cells="8 ok")
 
     runs = read_table("runs", results / "runs.parquet").to_pandas()
     assert len(runs) == 4 * 2 and set(runs.status) == {"ok"}
@@ -318,10 +337,15 @@ def test_failed_cells_are_recorded_and_the_rest_goes_on(workdir):
     workdir.write_config(config)
     workdir.write_prompts(["a kettle on a stove"])
     env = {"PYTHONPATH": os.pathsep.join([str(workdir.path), os.environ.get("PYTHONPATH", "")])}
-    workdir.snakemake(env=env)
+    console = workdir.snakemake(env=env).stderr
     runs = read_table("runs", workdir.path / "results" / "runs.parquet").to_pandas()
     flaky = runs[runs.model == "flaky"].set_index("steps")
     assert flaky.status.to_dict() == {1: "ok", 2: "oom", 3: "killed"}
+    # the console names each failed cell as it ends, counts them, and ends with the summary
+    assert f"vidcarbon: cell {flaky.cell_id[2]} oom: " in console
+    assert f"vidcarbon: cell {flaky.cell_id[3]} killed: " in console
+    assert_console(console, workdir.path / "results", cells="4 ok, 1 killed, 1 oom")
+    assert "vidcarbon retry --status killed --status oom && make run" in console
     assert "CUDA out of memory" in flaky.error[2]
     assert "SIGKILL" in flaky.error[3]
     # what was measured before the failure is kept

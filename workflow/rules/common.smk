@@ -131,13 +131,19 @@ def all_encode_records():
 
 def check_cluster():
     """On `--executor slurm`: stop before the first sbatch if the status command cannot see
-    jobs, or a partition or GPU model is wrong."""
+    jobs, or a partition or GPU model is wrong; else tell the logger plugin which command it
+    is."""
+    from snakemake.logging import logger
+
     from vidcarbon.cluster import check_slurm_jobs
+    from vidcarbon.console import STATUS_COMMAND
 
     plugin = workflow.executor_plugin
     if plugin is not None and plugin.cli_prefix == "slurm":
         status = getattr(workflow.executor_settings, "status_command", None) or "sacct"
         check_slurm_jobs(workflow.dag.needrun_jobs(), status)
+        # the logger plugin watches the SLURM jobs from here on (vidcarbon.console)
+        logger.info(f"SLURM status command: {status}", extra={STATUS_COMMAND: status})
 
 
 def generation_env():
