@@ -307,3 +307,14 @@ def test_a_run_of_another_study_says_it_replaces_the_tables(tmp_path):
         "study 'site-b-toy' replaces them."
     )
     assert "snakemake --directory studies/<name> --configfile <config>" in said
+
+
+def test_a_new_schema_version_changes_every_table_rules_config_hash(monkeypatch):
+    """Every rule that writes a table takes config_hash as a param: a new schema version
+    reruns it (the table is rewritten), instead of a reader refusing the old table."""
+    from vidcarbon import tables
+    from vidcarbon.config import config_hash
+
+    before = config_hash({"pue": 1.2})
+    monkeypatch.setattr(tables, "SCHEMA_VERSION", tables.SCHEMA_VERSION + "-next")
+    assert config_hash({"pue": 1.2}) != before

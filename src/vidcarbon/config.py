@@ -444,6 +444,10 @@ def cpu_measurement(config: dict) -> dict[str, Any]:
 
 
 def config_hash(*parts: Any) -> str:
-    """Short SHA-256 of JSON-serialisable config parts (for table metadata)."""
-    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    """Short SHA-256 of JSON-serialisable config parts and the tables' schema version (for
+    table metadata). Every rule that writes a table takes it as a param, so a new schema
+    version reruns them: a table of an older version is rewritten, never read and refused."""
+    from vidcarbon.tables import SCHEMA_VERSION
+
+    blob = json.dumps([SCHEMA_VERSION, *parts], sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
