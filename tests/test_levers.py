@@ -5,6 +5,7 @@ import copy
 import pytest
 
 from tests.conftest import REPO, SCHEMA, small_config
+from tests.test_config import check_error
 from vidcarbon.config import cells, load_prompts, validate_config
 from vidcarbon.errors import ConfigError
 from vidcarbon.grid import BASELINE
@@ -32,13 +33,6 @@ def config(tmp_path, monkeypatch):
     return config
 
 
-def refused(config, *fragments):
-    with pytest.raises(ConfigError) as err:
-        validate_config(config, SCHEMA)
-    for fragment in fragments:
-        assert fragment in str(err.value), str(err.value)
-
-
 def test_each_lever_adds_the_cells_of_its_grid_and_the_baseline_stays(config):
     validate_config(config, SCHEMA)
     found = cells(config, load_prompts(config))
@@ -63,26 +57,26 @@ def test_fewer_steps_round_up_and_never_reach_zero():
 
 def test_an_unknown_lever_kind_is_refused_naming_the_lever(config):
     config["levers"]["variants"]["teacache"] = {"cache": {"kind": "teacache"}}
-    refused(config, "levers.variants.teacache.cache.kind", "'teacache' is not allowed")
+    check_error(config, "levers.variants.teacache.cache.kind", "'teacache' is not allowed")
 
 
-def test_a_lever_named_baseline_is_refused(config):
+def test_a_lever_named_baseline_is_check_error(config):
     config["levers"]["variants"]["baseline"] = PAB
-    refused(config, "levers.variants")
+    check_error(config, "levers.variants")
 
 
 def test_a_cache_that_does_not_apply_to_the_model_is_refused_with_why(config):
     config["levers"]["variants"]["fbc"] = {"cache": {"kind": "first_block_cache"}}
-    refused(
+    check_error(
         config,
         "lever 'fbc' on model 'latte-tiny' (backend latte-tiny): cache 'first_block_cache' "
         "does not apply: Latte interleaves spatial and temporal blocks",
     )
 
 
-def test_an_option_the_backend_has_not_got_is_refused(config):
+def test_an_option_the_backend_has_not_got_is_check_error(config):
     config["levers"]["variants"]["flash"] = {"options": {"attention": "flash"}}
-    refused(config, "lever 'flash' on model 'latte-tiny'", "option 'attention' is not a lever")
+    check_error(config, "lever 'flash' on model 'latte-tiny'", "option 'attention' is not a lever")
 
 
 def test_a_missing_package_is_refused_naming_it(config):
@@ -93,7 +87,7 @@ def test_a_missing_package_is_refused_naming_it(config):
         "variants": {"xformers": {"options": {"attention": "xformers"}}},
         "models": ["wan"],
     }
-    refused(
+    check_error(
         config,
         "lever 'xformers' on model 'wan' (backend diffusers): option attention: 'xformers' "
         "needs package 'xformers', which is not installed",
@@ -114,9 +108,9 @@ def test_open_sora_takes_only_what_its_own_code_supports(config):
     assert "a scheduler swap does not apply: Open-Sora samples with its own scheduler" in message
 
 
-def test_a_lever_grid_outside_the_grid_is_refused(config):
+def test_a_lever_grid_outside_the_grid_is_check_error(config):
     config["levers"]["grid"] = {"steps": [3]}
-    refused(config, "config key 'levers.grid.steps': 3 not in grid.steps (1, 2)")
+    check_error(config, "config key 'levers.grid.steps': 3 not in grid.steps (1, 2)")
 
 
 def test_the_levers_come_after_the_baseline():
@@ -130,4 +124,6 @@ def test_a_diffusers_latte_has_the_toy_latte_limits(config):
     }
     config["grid"]["durations_s"] = [2]  # Latte-1 renders its 16 frames only
     config["levers"] = {"variants": {"fbc": {"cache": {"kind": "first_block_cache"}}}}
-    refused(config, "lever 'fbc' on model 'latte-1' (backend diffusers): cache 'first_block_cache'")
+    check_error(
+        config, "lever 'fbc' on model 'latte-1' (backend diffusers): cache 'first_block_cache'"
+    )

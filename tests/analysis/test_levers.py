@@ -110,3 +110,41 @@ def test_the_best_lever_is_the_one_saving_most_above_the_fidelity_floor():
         True,
         True,
     ]
+
+
+def test_fidelity_is_stored_and_reused_while_both_videos_are_unchanged(tmp_path, monkeypatch):
+    """A carbon-only change reruns the levers table: the videos are not decoded again."""
+    import numpy as np
+
+    from vidcarbon.analysis import levers
+    from vidcarbon.video import write_mp4
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (4, 32, 48, 3), dtype=np.uint8)
+    lever = LEVERED[next(iter(LEVERED))]
+    paths = {c.cell_id: tmp_path / "videos" / f"{c.lever}.mp4" for c in (BASE, lever)}
+    for path in paths.values():
+        path.parent.mkdir(exist_ok=True)
+        write_mp4(path, frames, 8)
+    runs = pd.DataFrame(
+        {
+            "cell_id": list(paths),
+            "lever": [BASE.lever, lever.lever],
+            "status": "ok",
+            "video_path": [str(p) for p in paths.values()],
+        }
+    )
+    stored = tmp_path / "fidelity"
+    first = levers.video_fidelity(runs, stored)[lever.cell_id]
+    assert first == Fidelity(psnr_db=math.inf, ssim=1.0)  # the same frames
+    assert (stored / f"{lever.cell_id}.json").is_file()
+
+    def decoded(*args):
+        raise AssertionError("a stored fidelity was computed again")
+
+    monkeypatch.setattr(levers, "fidelity", decoded)
+    assert levers.video_fidelity(runs, stored)[lever.cell_id] == first
+    write_mp4(paths[lever.cell_id], frames[::-1].copy(), 8)  # the lever's video changed
+    monkeypatch.undo()
+    again = levers.video_fidelity(runs, stored)[lever.cell_id]
+    assert again.ssim < 1.0

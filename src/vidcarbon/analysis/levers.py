@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from vidcarbon.analysis.embodied import headline
 from vidcarbon.grid import BASELINE, parse_cell_id
-from vidcarbon.quality.fidelity import METHOD, fidelity
+from vidcarbon.quality.fidelity import METHOD, Fidelity, fidelity
+from vidcarbon.records import file_state, read_json, write_json_atomic
 from vidcarbon.tables import LEVER_FIGURES, provenance, read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -77,20 +80,30 @@ def lever_rows(
     return rows
 
 
-def video_fidelity(runs: pd.DataFrame) -> dict[str, Any]:
+def video_fidelity(runs: pd.DataFrame, stored: str | Path | None = None) -> dict[str, Any]:
     """lever cell_id -> fidelity of its video to its baseline's (both ok), read from the mp4s
-    the runs table names (`video_path`)."""
+    the runs table names (`video_path`).
+
+    `stored`: a folder of each lever cell's fidelity with the size and mtime of both videos:
+    a score whose videos are unchanged is reused, so a carbon-only change (which reruns the
+    levers table) decodes no video again."""
     from vidcarbon.video import read_mp4
 
     ok = runs[runs.status == "ok"].set_index("cell_id").video_path
     found = {}
     for cell_id in runs.cell_id[runs.lever != BASELINE]:
         baseline_id = parse_cell_id(cell_id).baseline.cell_id
-        if cell_id in ok.index and baseline_id in ok.index:
-            video = read_mp4(ok[cell_id])
-            reference = read_mp4(ok[baseline_id])
-            found[cell_id] = fidelity(video, reference)
-            log.info("%s: %s", cell_id, found[cell_id])
+        if cell_id not in ok.index or baseline_id not in ok.index:
+            continue
+        states = [file_state(ok[cell_id]), file_state(ok[baseline_id])]
+        path = Path(stored) / f"{cell_id}.json" if stored is not None else None
+        if path is not None and path.is_file() and (kept := read_json(path))["states"] == states:
+            found[cell_id] = Fidelity(**kept["fidelity"])
+            continue
+        found[cell_id] = fidelity(read_mp4(ok[cell_id]), read_mp4(ok[baseline_id]))
+        log.info("%s: %s", cell_id, found[cell_id])
+        if path is not None:
+            write_json_atomic(path, {"states": states, "fidelity": asdict(found[cell_id])})
     return found
 
 
@@ -105,7 +118,8 @@ def write_levers(
     runs table names."""
     runs = read_table("runs", runs_path).to_pandas()
     carbon = read_table("carbon", carbon_path).to_pandas()
-    rows = lever_rows(runs, carbon, video_fidelity(runs), kinds)
+    stored = Path(out_path).parent / "fidelity"
+    rows = lever_rows(runs, carbon, video_fidelity(runs, stored), kinds)
     meta = provenance(config_hash, sorted(set(runs.hostname.dropna())), [])
     write_table("levers", rows, out_path, meta)
     log.info("wrote levers (%d rows) to %s", len(rows), out_path)
