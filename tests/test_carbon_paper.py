@@ -39,6 +39,9 @@ def carbon_at(source: str, power_w: float = POWER_W) -> dict:
         "steps": 100,
         "seed": 0,
         "lever": "baseline",
+        "gpus": 1,
+        "ulysses_degree": 1,
+        "ring_degree": 1,
         "status": "ok",
         "gpu_method": "counter",
     }

@@ -42,6 +42,7 @@ def collect(root: Path, cells: list[str], out: str, cache: bool) -> dict[str, li
         paths["traces"],
         "hash",
         cache_dir=root / "cache" if cache else None,
+        ranks_path=paths["ranks"],
     )
     return {t: sorted_rows(p) for t, p in paths.items()}
 

@@ -72,6 +72,9 @@ def write_parts(root, llm=True):
         "steps": 50,
         "seed": 0,
         "lever": "baseline",
+        "gpus": 1,
+        "ulysses_degree": 1,
+        "ring_degree": 1,
         "height": 480,
         "width": 832,
         "video_duration_s": 5.0625,
@@ -87,7 +90,8 @@ def write_parts(root, llm=True):
     write_table("runs", [run], root / "wan" / "runs.parquet", META)
     steps = [
         {**{k: run[k] for k in ("run_id", "cell_id", "model", "prompt_id", "resolution")},
-         "frames": 81, "steps": 50, "seed": 0, "lever": "baseline", "step_index": i,
+         "frames": 81, "steps": 50, "seed": 0, "lever": "baseline", "gpus": 1,
+         "ulysses_degree": 1, "ring_degree": 1, "step_index": i,
          "duration_s": 1.7, "gpu_energy_j": 1_200.0, "counter_update_period_s": 0.1,
          "below_counter_resolution": i < 3}  # as if three steps were shorter than 0.2 s
         for i in range(50)

@@ -41,20 +41,27 @@ def test_expand_counts_and_dedups():
 
 def test_cell_paths_parse_back_unambiguously():
     pattern = CELL_STEM
-    for name in ("model", "prompt", "resolution", "frames", "steps", "seed", "lever"):
+    for name in ("model", "prompt", "resolution", "frames", "steps", "seed", "lever", "parallel"):
         pattern = pattern.replace("{" + name + "}", f"(?P<{name}>{WILDCARD_CONSTRAINTS[name]})")
     models = ["wan2.1-1.3b", "latte-tiny"]
     levers = (BASELINE, "pab-2", "cfg-off")
-    for cell in expand(models, ["p0123456789"], [16], ["240p"], [2], 8, [7], levers=levers):
+    layouts = ((1, 1), (2, 1), (4, 2), (1, 8))
+    cells = expand(
+        models, ["p0123456789"], [16], ["240p"], [2], 8, [7], levers=levers, layouts=layouts
+    )
+    assert len(cells) == 2 * 3 * 4
+    for cell in cells:
         match = re.fullmatch(pattern, cell.cell_id)
         assert match and match["model"] == cell.model and int(match["frames"]) == cell.frames
         assert int(match["steps"]) == 16 and int(match["seed"]) == 7
         assert match["lever"] == cell.lever
+        assert match["parallel"] == cell.parallel
+        assert parse_cell_id(cell.cell_id) == cell
 
 
 def test_cell_ids_follow_the_stem_and_parse_back():
     cell = Cell("wan-2.1", "p0123456789", "480p", 33, 50, 7, size=(480, 832))
-    assert cell.cell_id == CELL_STEM.format(**asdict(cell))
+    assert cell.cell_id == CELL_STEM.format(**asdict(cell), parallel="")
     assert cell.cell_id.endswith("_seed7_baseline")
     assert parse_cell_id(cell.cell_id) == Cell("wan-2.1", "p0123456789", "480p", 33, 50, 7)
     lever = Cell("wan-2.1", "p0123456789", "480p", 33, 50, 7, lever="fbcache")
@@ -62,6 +69,12 @@ def test_cell_ids_follow_the_stem_and_parse_back():
     assert lever.baseline == Cell("wan-2.1", "p0123456789", "480p", 33, 50, 7)
     with pytest.raises(ValueError, match="not a cell id"):
         parse_cell_id("wan-2.1/p0123456789/480p_f33_s50")
+    # on several devices the id ends with the layout; one device keeps the id it had
+    split = Cell("wan-2.1", "p0123456789", "480p", 33, 50, 7, ulysses=4, ring=2)
+    assert split.gpus == 8 and split.cell_id.endswith("_seed7_baseline_g8u4r2")
+    assert parse_cell_id(split.cell_id) == split and split.baseline.cell_id == cell.cell_id
+    with pytest.raises(ValueError, match="gpus must be ulysses x ring"):
+        parse_cell_id("wan-2.1/p0123456789/480p_f33_s50_seed7_baseline_g4u4r2")
 
 
 def test_each_lever_cell_follows_its_baseline():

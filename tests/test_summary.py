@@ -16,6 +16,9 @@ def run_row(cell_id, status, error=None):
         "steps": 4,
         "seed": 0,
         "lever": "baseline",
+        "gpus": 1,
+        "ulysses_degree": 1,
+        "ring_degree": 1,
         "status": status,
         "error": error,
     }

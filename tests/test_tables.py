@@ -21,6 +21,7 @@ def test_roundtrip_with_provenance_pyarrow_and_duckdb(tmp_path):
             "job_kind": "generate",
             "t_s": 0.1,
             "component": "cpu",
+            "rank": 0,
             "power_w": 5.5,
             "phase": "denoise",
         },
@@ -120,6 +121,7 @@ TRACE = {
     "job_kind": "generate",
     "t_s": 0.1,
     "component": "cpu",
+    "rank": 0,
     "power_w": 5.5,
     "phase": "denoise",
 }

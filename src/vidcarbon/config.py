@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from vidcarbon import grid, levers
+from vidcarbon import grid, levers, parallel
 from vidcarbon.backends import check_backend, check_model_entry
 from vidcarbon.carbon.embodied import check_sources
 from vidcarbon.defaults import SCHEMA_DEFAULTS
@@ -24,7 +24,17 @@ from vidcarbon.yamlio import parse_yaml
 DEFAULT_CONFIG = "config/config.yaml"
 # What defines a study's measured rows: a change to any of these is another study. Carbon,
 # analysis, comparison and quality settings are not in it (they re-derive the same rows).
-STUDY_KEYS = ("device", "fps", "models", "grid", "levers", "measurement", "llm", "image")
+STUDY_KEYS = (
+    "device",
+    "fps",
+    "models",
+    "grid",
+    "levers",
+    "parallel",
+    "measurement",
+    "llm",
+    "image",
+)
 
 
 def in_workdir(path: str | Path) -> Path:
@@ -150,6 +160,13 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     problems = levers.check_levers(config)
     if problems:
         raise ConfigError("invalid lever configuration:\n  " + "\n  ".join(problems))
+    shapes: dict[str, set] = {name: set() for name in config["models"]}
+    for cell in cells(config, prompts[:1]):
+        if cell.gpus > 1:
+            shapes[cell.model].add((cell.frames, cell.height, cell.width))
+    problems = parallel.check_parallel(config, {m: sorted(s) for m, s in shapes.items()})
+    if problems:
+        raise ConfigError("invalid parallel configuration:\n  " + "\n  ".join(problems))
     cpu_measurement(config)
     return config
 
@@ -386,9 +403,10 @@ def model_sizes(config: dict) -> dict[str, dict[str, tuple[int, int]]]:
 
 
 def cells(config: dict, prompts: list[Prompt]) -> list[grid.Cell]:
-    """The grid's baseline cells, then each lever's cells (`levers.grid` of `levers.models`)."""
+    """The grid's baseline cells, each lever's cells (`levers.grid` of `levers.models`) and
+    each layout's (`parallel.grid` of `parallel.models`), in grid order."""
 
-    def expand(g: dict, models: list[str], lever_names: tuple[str, ...]) -> list[grid.Cell]:
+    def expand(g: dict, models: list[str], lever_names=(grid.BASELINE,), layouts=((1, 1),)):
         return grid.expand(
             models=models,
             prompt_ids=[p.prompt_id for p in prompts],
@@ -399,14 +417,21 @@ def cells(config: dict, prompts: list[Prompt]) -> list[grid.Cell]:
             seeds=g["seeds"],
             sizes=model_sizes(config),
             levers=lever_names,
+            layouts=layouts,
         )
 
-    found = expand(config["grid"], list(config["models"]), (grid.BASELINE,))
+    found = expand(config["grid"], list(config["models"]))
     lever_names = tuple(name for name in levers.levers(config) if name != grid.BASELINE)
     if lever_names:
-        lever_cells = expand(levers.lever_grid(config), levers.lever_models(config), lever_names)
-        found = sorted(found + lever_cells, key=grid.sort_key)
-    return found
+        found += expand(levers.lever_grid(config), levers.lever_models(config), lever_names)
+    layouts = tuple((p.ulysses, p.ring) for p in parallel.layouts(config))
+    if layouts:
+        found += expand(
+            parallel.parallel_grid(config),
+            [m for m in parallel.parallel_models(config) if m in config["models"]],
+            layouts=layouts,
+        )
+    return sorted(found, key=grid.sort_key)
 
 
 def load_hardware(path: str | Path) -> dict[str, dict]:

@@ -26,10 +26,12 @@ WILDCARD_CONSTRAINTS: dict[str, str] = {
     "steps": r"[0-9]+",
     "seed": r"[0-9]+",
     "lever": r"[a-z][a-z0-9-]*",
+    # empty for one device, so one-GPU cells keep their ids
+    "parallel": r"(_g[0-9]+u[0-9]+r[0-9]+)?",
     "device": r"cpu|cuda",
 }
 
-CELL_STEM = "{model}/{prompt}/{resolution}_f{frames}_s{steps}_seed{seed}_{lever}"
+CELL_STEM = "{model}/{prompt}/{resolution}_f{frames}_s{steps}_seed{seed}_{lever}{parallel}"
 # The lever of the reference cells: the model as configured, no inference optimisation.
 BASELINE = "baseline"
 
@@ -37,7 +39,8 @@ BASELINE = "baseline"
 @dataclass(frozen=True)
 class Cell:
     """One generation job: a model renders one prompt at one shape with one step count and seed,
-    with one lever (an inference optimisation of `vidcarbon.levers`, or BASELINE: none).
+    with one lever (an inference optimisation of `vidcarbon.levers`, or BASELINE: none), on
+    `gpus` = `ulysses` x `ring` devices (context parallelism, `vidcarbon.parallel`; 1: one).
 
     `size` is the (height, width) in pixels where the model declares its own size for the
     resolution name (e.g. Wan's 480p is 480x832); None means RESOLUTIONS[resolution].
@@ -51,6 +54,20 @@ class Cell:
     seed: int
     size: tuple[int, int] | None = None
     lever: str = BASELINE
+    ulysses: int = 1
+    ring: int = 1
+
+    @property
+    def gpus(self) -> int:
+        """Devices the cell runs on: one process each (Ulysses x ring degree)."""
+        return self.ulysses * self.ring
+
+    @property
+    def parallel(self) -> str:
+        """The id's layout part: '' on one device, else '_g<gpus>u<ulysses>r<ring>'."""
+        if self.gpus == 1:
+            return ""
+        return f"_g{self.gpus}u{self.ulysses}r{self.ring}"
 
     @property
     def cell_id(self) -> str:
@@ -58,13 +75,13 @@ class Cell:
         # about 50,000 times
         return (
             f"{self.model}/{self.prompt}/{self.resolution}_f{self.frames}_s{self.steps}"
-            f"_seed{self.seed}_{self.lever}"
+            f"_seed{self.seed}_{self.lever}{self.parallel}"
         )
 
     @property
     def baseline(self) -> Cell:
-        """The cell this one is compared with: the same keys, no lever."""
-        return replace(self, lever=BASELINE)
+        """The cell this one is compared with: the same keys, no lever, one device."""
+        return replace(self, lever=BASELINE, ulysses=1, ring=1)
 
     @property
     def height(self) -> int:
@@ -107,24 +124,25 @@ def expand(
     seeds: list[int],
     sizes: dict[str, dict[str, tuple[int, int]]] | None = None,
     levers: tuple[str, ...] = (BASELINE,),
+    layouts: tuple[tuple[int, int], ...] = ((1, 1),),
 ) -> list[Cell]:
-    """All cells of models x prompts x steps x resolutions x durations x seeds x levers,
-    deduplicated.
+    """All cells of models x prompts x steps x resolutions x durations x seeds x levers x
+    layouts ((ulysses, ring) degrees), deduplicated.
 
     `sizes[model][resolution]` is a model's own (height, width) for a resolution name.
     """
     sizes = sizes or {}
     cells = {
-        Cell(m, p, r, frames_for(d, fps), s, seed, sizes.get(m, {}).get(r), lever)
-        for m, p, s, r, d, seed, lever in itertools.product(
-            models, prompt_ids, steps, resolutions, durations_s, seeds, levers
+        Cell(m, p, r, frames_for(d, fps), s, seed, sizes.get(m, {}).get(r), lever, u, ring)
+        for m, p, s, r, d, seed, lever, (u, ring) in itertools.product(
+            models, prompt_ids, steps, resolutions, durations_s, seeds, levers, layouts
         )
     }
     return sorted(cells, key=sort_key)
 
 
 def sort_key(cell: Cell) -> tuple:
-    """Cells in grid order, each lever after its baseline."""
+    """Cells in grid order, each lever and each layout after its baseline."""
     return (
         cell.model,
         cell.prompt,
@@ -134,6 +152,8 @@ def sort_key(cell: Cell) -> tuple:
         cell.seed,
         cell.lever != BASELINE,
         cell.lever,
+        cell.gpus,
+        cell.ulysses,
     )
 
 
@@ -154,4 +174,19 @@ def parse_cell_id(cell_id: str) -> Cell:
         keys["resolution"],
         *(int(keys[k]) for k in ("frames", "steps", "seed")),
         lever=keys["lever"],
+        **parse_parallel(keys["parallel"]),
     )
+
+
+_PARALLEL = re.compile(r"_g(?P<gpus>[0-9]+)u(?P<ulysses>[0-9]+)r(?P<ring>[0-9]+)")
+
+
+def parse_parallel(part: str) -> dict[str, int]:
+    """{ulysses, ring} of a cell id's layout part ('' = one device)."""
+    if not part:
+        return {"ulysses": 1, "ring": 1}
+    match = _PARALLEL.fullmatch(part)  # the id's pattern holds: the wildcard is this
+    ulysses, ring = int(match["ulysses"]), int(match["ring"])
+    if ulysses * ring != int(match["gpus"]):
+        raise ValueError(f"{part!r}: gpus must be ulysses x ring")
+    return {"ulysses": ulysses, "ring": ring}

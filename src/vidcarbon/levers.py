@@ -283,6 +283,7 @@ def check_levers(config: dict) -> list[str]:
 
 
 def baseline_rows(table):
-    """The rows of a table (a pandas DataFrame with a `lever` column) that measure no lever:
-    every analysis of the grid reads these, and the levers table compares the others."""
-    return table[table["lever"] == BASELINE]
+    """The rows of a table of cells (pandas, with the cell keys) that measure no lever on one
+    device: every analysis of the grid reads these; the levers table and the parallel
+    analysis compare the others with them."""
+    return table[(table["lever"] == BASELINE) & (table["gpus"] == 1)]

@@ -22,11 +22,12 @@ from vidcarbon.energy import COMPONENTS
 from vidcarbon.errors import SchemaMismatch
 from vidcarbon.records import STATUSES
 
-SCHEMA_VERSION = "7"  # 3: study columns on every table; 4: model_reused, model_loaded_by;
+SCHEMA_VERSION = "8"  # 3: study columns on every table; 4: model_reused, model_loaded_by;
 # 5: the same, run_id and slurm_job_id in llm; 6: counter_update_period_s and
 # below_counter_resolution in steps; carbon has a row per embodied source (embodied_source,
 # embodied_default, ...) and the break-even intensity; findings their source; 7: lever in the
-# cell keys, steps_run in runs, the levers table
+# cell keys, steps_run in runs, the levers table; 8: gpus, ulysses_degree, ring_degree in the
+# cell keys, failed_rank in runs, rank in traces, the ranks table
 
 
 def column(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
@@ -47,7 +48,8 @@ CELL_KEYS = [
     column(
         "cell_id",
         pa.string(),
-        "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>",
+        "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>, then "
+        "_g<gpus>u<ulysses>r<ring> on several devices",
         False,
     ),
     column("model", pa.string(), "model name, as configured under `models:`", False),
@@ -63,6 +65,15 @@ CELL_KEYS = [
         "'baseline': none, the model as configured",
         False,
     ),
+    column(
+        "gpus",
+        pa.int32(),
+        "devices one video was generated on, one process each (ulysses_degree x ring_degree; "
+        "docs/parallel.md); 1: one device",
+        False,
+    ),
+    column("ulysses_degree", pa.int32(), "Ulysses degree of context parallelism (1: none)", False),
+    column("ring_degree", pa.int32(), "ring degree of context parallelism (1: none)", False),
 ]
 CELL_KEY_NAMES = tuple(f.name for f in CELL_KEYS)
 
@@ -264,6 +275,12 @@ RUNS = pa.schema(
             "denoising steps run: steps, or fewer under a lever with steps_fraction",
         ),
         *STATUS,
+        column(
+            "failed_rank",
+            pa.int32(),
+            "on several devices: the rank whose failure ended the cell (its error is `error`; "
+            "every rank's status is in ranks.parquet); null: none failed, or one device",
+        ),
         HOST,
         SLURM_JOB,
         *DEVICE,
@@ -316,8 +333,48 @@ TRACES = pa.schema(
         column("job_kind", pa.string(), "encode | generate", False),
         column("t_s", pa.float64(), "time since the job's meter started, seconds", False),
         column("component", pa.string(), "gpu | cpu | dram", False),
+        column(
+            "rank",
+            pa.int32(),
+            "rank whose device the sample is of (a cell on several devices has a GPU trace per "
+            "rank, on rank 0's clock); 0 on one device",
+            False,
+        ),
         column("power_w", pa.float64(), "power of the component, watts"),
         column("phase", pa.string(), "load | warmup | encode | denoise | decode | other"),
+    ]
+)
+
+RANK_PHASES = {"denoise": "denoising", "decode": "VAE decoding"}
+RANKS = pa.schema(
+    [
+        RUN_ID,
+        *CELL_KEYS,
+        column("rank", pa.int32(), "rank of the process (0 leads: it decodes and writes)", False),
+        *STATUS,
+        HOST,
+        column("pid", pa.int64(), "process id of the rank"),
+        column("device_id", pa.string(), "device the rank metered: gpu:<NVML UUID> or cpu:<host>"),
+        column("device_name", pa.string(), "GPU name from NVML, else the CPU's"),
+        *[
+            f
+            for phase, what in RANK_PHASES.items()
+            for f in PhaseColumns(phase).fields(f"{what} on this rank's device")
+            if f.name != PhaseColumns(phase).net_energy
+        ],
+        column(
+            "energy_j",
+            pa.float64(),
+            "energy of denoising + decoding as this rank read it, joules: its own GPU and "
+            "process, and the host's RAPL package where read, which every rank on the host "
+            "reads (the cell's row counts each device once)",
+        ),
+        column(
+            "energy_share",
+            pa.float64(),
+            "this rank's device's (the GPU's, else its CPU estimate's) share of the cell's "
+            "energy on those devices in denoising + decoding (1 / gpus when balanced)",
+        ),
     ]
 )
 
@@ -339,7 +396,8 @@ EFFICIENCY = pa.schema(
         column(
             "cell_id",
             pa.string(),
-            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>",
+            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>, then "
+            "_g<gpus>u<ulysses>r<ring> on several devices",
         ),
         column("model", pa.string(), "model name, as configured under `models:`"),
         column("resolution", pa.string(), "Open-Sora resolution name"),
@@ -541,7 +599,8 @@ CARBON_BY_TIME = pa.schema(
         column(
             "cell_id",
             pa.string(),
-            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>",
+            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>, then "
+            "_g<gpus>u<ulysses>r<ring> on several devices",
             False,
         ),
         column("period_kind", pa.string(), "hour_of_day | month", False),
@@ -566,7 +625,8 @@ DEFERRAL = pa.schema(
         column(
             "cell_id",
             pa.string(),
-            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>",
+            "model/prompt_id/resolution_f<frames>_s<steps>_seed<seed>_<lever>, then "
+            "_g<gpus>u<ulysses>r<ring> on several devices",
             False,
         ),
         column("generation_duration_s", pa.float64(), "encode + denoise + decode, seconds", False),
@@ -986,6 +1046,7 @@ _TABLES: dict[str, pa.Schema] = {
     "runs": RUNS,
     "steps": STEPS,
     "traces": TRACES,
+    "ranks": RANKS,
     "flops": FLOPS,
     "findings": FINDINGS,
     "efficiency": EFFICIENCY,

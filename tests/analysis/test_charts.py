@@ -494,6 +494,9 @@ def test_a_chart_job_reads_only_the_inputs_it_declares(tmp_path):
         prompt_id="p",
         seed=0,
         lever="baseline",
+        gpus=1,
+        ulysses_degree=1,
+        ring_degree=1,
         cell_id=lambda d: [
             f"m/p/{r}_f{f}_s{s}_seed0_baseline"
             for r, f, s in zip(d.resolution, d.frames, d.steps, strict=True)

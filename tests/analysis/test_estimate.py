@@ -20,6 +20,7 @@ def measured_runs():
     runs["energy_j"] = 2e-6 * runs.steps * (runs.height * runs.width) ** 1.2 * runs.frames * noise
     runs["generation_duration_s"] = runs.energy_j / 300.0  # a 300 W device
     runs["lever"] = "baseline"
+    runs[["gpus", "ulysses_degree", "ring_degree"]] = 1
     runs["cell_id"] = [
         f"m/p0123456789/{r}_f{f}_s{s}_seed0_baseline"
         for r, f, s in zip(runs.resolution, runs.frames, runs.steps, strict=True)

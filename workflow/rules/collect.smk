@@ -7,6 +7,7 @@ rule collect:
         runs="results/runs.parquet",
         steps="results/steps.parquet",
         traces="results/traces.parquet",
+        ranks="results/ranks.parquet",
     log:
         "logs/collect.log",
     localrule: True

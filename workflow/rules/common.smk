@@ -1,5 +1,11 @@
 from vidcarbon import config as vc
-from vidcarbon.grid import BASELINE, CELL_STEM, RESOLUTIONS, WILDCARD_CONSTRAINTS
+from vidcarbon.grid import (
+    BASELINE,
+    CELL_STEM,
+    RESOLUTIONS,
+    WILDCARD_CONSTRAINTS,
+    parse_parallel,
+)
 from vidcarbon.levers import levers, model_options
 from vidcarbon.quality.batches import BATCH_STEM as QUALITY_BATCH
 
@@ -60,6 +66,12 @@ def cell_lever(wildcards):
     steps it runs."""
     lever = LEVERS[wildcards.lever]
     return {**lever.runtime(), "steps_run": lever.steps_run(int(wildcards.steps))}
+
+
+def cell_gpus(wildcards):
+    """Devices a cell runs on (its layout's ulysses x ring degree; 1 without one)."""
+    layout = parse_parallel(wildcards.parallel)
+    return layout["ulysses"] * layout["ring"]
 
 
 SIZES = vc.model_sizes(config)

@@ -39,7 +39,11 @@ rule encode_prompt:
         "../scripts/encode_prompt.py"
 
 
+# A cell on one device (its id has no layout part). Cells on several devices are the rule
+# generate_parallel below: their own resources (N GPUs in one SLURM job) and group.
 rule generate:
+    wildcard_constraints:
+        parallel="(?:)",
     input:
         embeddings=rules.encode_prompt.output.embeddings,
         encode_record=rules.encode_prompt.output.record,
@@ -65,3 +69,11 @@ rule generate:
         measurement=measurement_params(),
     script:
         "../scripts/generate.py"
+
+
+# A cell on N = ulysses x ring devices (ids ending _g<N>u<U>r<R>; docs/parallel.md): N ranks,
+# one process each, started by torch's launcher inside this one job.
+use rule generate as generate_parallel with:
+    wildcard_constraints:
+        parallel=WILDCARD_CONSTRAINTS["parallel"].removeprefix("(").removesuffix(")?"),
+    threads: lambda wildcards: cell_gpus(wildcards) * measured_threads()

@@ -9,6 +9,7 @@ with logged(snakemake.log[0]):
         runs_path=snakemake.output.runs,
         steps_path=snakemake.output.steps,
         traces_path=snakemake.output.traces,
+        ranks_path=snakemake.output.ranks,
         config_hash=snakemake.params.config_hash,
         cache_dir=snakemake.params.cache_dir,
     )

@@ -125,7 +125,7 @@ def estimate(
         models = ", ".join(sorted(set(runs.model))) or "none"
         raise ConfigError(f"--model {model!r} has no successful cell; models measured: {models}")
     ratios, lever_cells = lever_ratios(cells, lever)
-    cells = cells[cells.lever == BASELINE]
+    cells = cells[(cells.lever == BASELINE) & (cells.gpus == 1)]
     law = fit_model(cells, model)
     fps = fps or law.fps
     frames = round(duration_s * fps)

@@ -116,6 +116,7 @@ def run_carbon(
             and r["status"] == "ok"
             and r["embodied_default"]
             and r["lever"] == BASELINE
+            and r["gpus"] == 1
         ]
         by_time += _time_rows(s, series[s.name], ok, assume)
         deferral += _deferral_rows(s, series[s.name], ok, settings["deadlines_h"], assume)

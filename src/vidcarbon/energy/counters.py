@@ -237,9 +237,10 @@ def rapl_readable() -> bool:
 
 
 def detect_counters(
-    device: str, cpu_power_per_core_w: float, cpu_name: str = "cpu"
+    device: str, cpu_power_per_core_w: float, cpu_name: str = "cpu", gpu_index: int = 0
 ) -> list[EnergyCounter]:
-    """The best counters this host offers: NVML for the GPU (if `device` is cuda), RAPL for
+    """The best counters this host offers: NVML for GPU `gpu_index` of those visible (if
+    `device` is cuda; a rank of a parallel cell reads its own), RAPL for
     CPU and DRAM where readable, else the CPU-time estimate. Zeus is imported only when a
     counter may exist, since its import costs about a second. With VIDCARBON_FAKE_DEVICES
     set (tests only), fake NVML and RAPL devices stand in for the real ones."""
@@ -247,10 +248,10 @@ def detect_counters(
     counters: list[EnergyCounter] = []
     if device == "cuda":
         gpus = fake_devices.FakeGPUs(fake_root) if fake_root else _nvml_gpus()
-        if gpus.supports_get_total_energy_consumption(0):
-            counters.append(NvmlEnergyCounter(gpus, 0))
+        if gpus.supports_get_total_energy_consumption(gpu_index):
+            counters.append(NvmlEnergyCounter(gpus, gpu_index))
         else:
-            counters.append(IntegratedPowerCounter(gpus, 0))
+            counters.append(IntegratedPowerCounter(gpus, gpu_index))
     if fake_root:
         cpus = fake_devices.FakeCPUs(fake_root)
         return [*counters, RaplEnergyCounter(cpus, "cpu"), RaplEnergyCounter(cpus, "dram")]

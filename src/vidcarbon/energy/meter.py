@@ -61,10 +61,14 @@ class Meter:
             raise ValueError(f"window {name!r} is already open")
         self._open[name] = self._read()
 
-    def end_window(self, name: str) -> Window:
+    def end_window(self, name: str, synchronize: bool = True) -> Window:
+        """Close window `name`; `synchronize=False` reads without waiting for queued work
+        (a failed window: the queue, or the other ranks, may never catch up)."""
         if name not in self._open:
             raise ValueError(f"window {name!r} was never begun (open: {sorted(self._open)})")
-        t1, e1 = self._read()
+        if synchronize:
+            self.synchronize()
+        t1, e1 = time.monotonic(), [c.energy_j() for c in self.counters]
         t0, e0 = self._open.pop(name)
         window = Window(
             name=name,
@@ -80,9 +84,12 @@ class Meter:
         self.begin_window(name)
         try:
             yield
-        finally:
+        except BaseException:
             if name in self._open:
-                self.end_window(name)
+                self.end_window(name, synchronize=False)
+            raise
+        if name in self._open:
+            self.end_window(name)
 
     def get(self, name: str) -> Window:
         for w in self.windows:

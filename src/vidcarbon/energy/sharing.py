@@ -52,11 +52,16 @@ class HostLoad:
 
     def __init__(self):
         self._start: tuple[float, float, float] | None = None
+        self.own_start_s = time.process_time()
+        # CPU seconds of processes that are part of the job (the other ranks of a parallel
+        # cell), set before `stop()`: not another process's load
+        self.siblings_cpu_s = 0.0
 
     def start(self) -> None:
         busy = _busy_s()
+        self.own_start_s = time.process_time()
         if busy is not None:
-            self._start = (time.monotonic(), busy, time.process_time())
+            self._start = (time.monotonic(), busy, self.own_start_s)
 
     def stop(self) -> float | None:
         busy = _busy_s()
@@ -66,7 +71,7 @@ class HostLoad:
         wall_s = time.monotonic() - t0
         if wall_s <= 0:
             return None
-        others_s = (busy - busy0) - (time.process_time() - own0)
+        others_s = (busy - busy0) - (time.process_time() - own0) - self.siblings_cpu_s
         return max(others_s, 0.0) / wall_s
 
 

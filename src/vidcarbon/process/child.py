@@ -25,8 +25,9 @@ MEASURED = {
 }
 
 
-def run_request(request_path: str | Path) -> dict:
-    """Run the job described by the request file; write its record and return it."""
+def run_request(request_path: str | Path, record_path: str | Path | None = None) -> dict:
+    """Run the job described by the request file; write its record (where the request says,
+    or at `record_path`: a rank's own) and return it."""
     from vidcarbon.backends import VideoShape
     from vidcarbon.workloads.measured import Measurement
 
@@ -38,7 +39,7 @@ def run_request(request_path: str | Path) -> dict:
     if "shape" in kwargs:
         kwargs["shape"] = VideoShape(**kwargs["shape"])
     record = getattr(importlib.import_module(module_name), function)(**kwargs)
-    write_json_atomic(request["record_path"], record)
+    write_json_atomic(record_path or request["record_path"], record)
     return record
 
 

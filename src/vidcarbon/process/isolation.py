@@ -79,9 +79,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _run_warm(request: Path, log_path: str | Path) -> int | None:
+def _run_warm(request: Path, log_path: str | Path, ranks: int) -> int | None:
     """The job's exit code from the model host (in a SLURM job) or the warm worker, or None
-    when neither is on or reachable."""
+    when neither is on or reachable, or the job runs on several ranks (its own launcher)."""
+    if ranks > 1:
+        return None
     if model_host.enabled():
         return model_host.run(request, log_path)
     if warm_worker.enabled():
@@ -97,8 +99,10 @@ def run_isolated(
     placeholders: list[str | Path],
     log_path: str | Path,
     attempt: int = 1,
+    ranks: int = 1,
 ) -> dict[str, Any]:
-    """Run job `kind` ("encode" | "generate" | "llm" | "image") with `kwargs` in a child process.
+    """Run job `kind` ("encode" | "generate" | "llm" | "image") with `kwargs` in a child process
+    (with `ranks` > 1: in that many, started by torch's launcher, `vidcarbon.process.ranks`).
 
     The record at `record_path` always exists afterwards, with `identity` and the history of
     earlier attempts merged in; so do the `placeholders` (outputs the job would have written:
@@ -119,13 +123,16 @@ def run_isolated(
         )
         returncode, lost = None, None
         try:
-            returncode = _run_warm(request, log_path)
+            returncode = _run_warm(request, log_path, ranks)
         except model_host.HostLost as exc:
             lost = str(exc)
         if returncode is None and lost is None:
+            command = ["vidcarbon.process.child", str(request)]
+            if ranks > 1:
+                command = ["vidcarbon.process.ranks", str(ranks), str(request)]
             with open(log_path, "a") as log_file:
                 returncode = subprocess.run(
-                    [sys.executable, "-m", "vidcarbon.process.child", str(request)],
+                    [sys.executable, "-m", *command],
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                     check=False,

@@ -209,7 +209,12 @@ def score_cell(
     except (OSError, ValueError):
         prompt = None
     rows = score_video(video_path, prompt, metrics, vbench, generation_error)
-    keys = {"cell_id": cell.cell_id, **{k: getattr(cell, k) for k in _CELL_FIELDS}}
+    keys = {
+        "cell_id": cell.cell_id,
+        **{k: getattr(cell, k) for k in _CELL_FIELDS},
+        "ulysses_degree": cell.ulysses,
+        "ring_degree": cell.ring,
+    }
     rows = [{**keys, "prompt_id": cell.prompt, **row} for row in rows]
     for row in rows:
         log.info("%s %s: %s %s", cell.cell_id, row["metric"], row["status"], row["value"])
@@ -224,4 +229,4 @@ def score_cell(
     return record
 
 
-_CELL_FIELDS = ("model", "resolution", "frames", "steps", "seed", "lever")
+_CELL_FIELDS = ("model", "resolution", "frames", "steps", "seed", "lever", "gpus")

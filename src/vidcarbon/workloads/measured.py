@@ -8,10 +8,12 @@ component), the power trace and a status. A failure keeps everything measured be
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import socket
+import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
@@ -24,7 +26,8 @@ from vidcarbon.energy.device_lock import hold_device
 from vidcarbon.energy.host_cpu import CpuPower, detect_cpu_power
 from vidcarbon.energy.meter import Meter
 from vidcarbon.energy.sampler import PowerSampler
-from vidcarbon.energy.sharing import Watcher
+from vidcarbon.energy.sharing import Watcher, own_pids
+from vidcarbon.workloads.distributed import Group, Rank
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +81,11 @@ class JobContext:
     """A meter and a sampler around one job, and the record they fill.
 
     `run` holds the job's device exclusively (`device_lock`) while the body runs, and records
-    whether another process drove a device-wide counter meanwhile (`sharing`)."""
+    whether another process drove a device-wide counter meanwhile (`sharing`).
+
+    In a rank of a parallel cell (`distributed.Rank`) the meter reads its own GPU, every
+    reading waits at a barrier of all ranks, rank 0 holds every rank's device, and the
+    other ranks' processes do not count as sharing the devices."""
 
     measurement: Measurement
     record: dict[str, Any] = field(default_factory=dict)
@@ -94,9 +101,18 @@ class JobContext:
 
         torch.set_num_threads(self.measurement.threads)
         cuda = self.measurement.compute_device == "cuda"
+        self.rank = Rank.from_env()
+        self.group = Group(self.rank, self.measurement.compute_device) if self.rank else None
         sync = torch.cuda.synchronize if cuda else (lambda: None)
+        if self.group is not None:
+            sync = _at_barrier(sync, self.group)
         cpu = self.measurement.cpu_power()
-        counters = detect_counters(self.measurement.device, cpu.power_per_core_w, cpu.model_name)
+        counters = detect_counters(
+            self.measurement.device,
+            cpu.power_per_core_w,
+            cpu.model_name,
+            gpu_index=self.rank.local_rank if self.rank else 0,
+        )
         self.meter = Meter(counters, synchronize=sync)
         self.sampler = PowerSampler(counters, self.measurement.trace_interval_s, self.meter.origin)
         # the device the job holds: its GPU, else the CPU package
@@ -117,6 +133,18 @@ class JobContext:
             threads=self.measurement.threads,
             cpu_model=cpu.model_name,
         )
+        if self.rank is not None:
+            self.record.update(
+                rank=self.rank.rank,
+                world_size=self.rank.world_size,
+                pid=os.getpid(),
+                # what the ranks' windows add up to: per-process counters and distinct
+                # devices are summed over ranks, a device several ranks read is counted once
+                counters={
+                    c.component: {"device_id": c.device_id(), "device_wide": c.device_wide}
+                    for c in counters
+                },
+            )
         if self.meter.methods.get("cpu") == "estimated":
             self.record.update(
                 cpu_power_per_core_w=cpu.power_per_core_w, cpu_estimate_source=cpu.source
@@ -127,8 +155,18 @@ class JobContext:
         counters = self.meter.counters
         watches = {c.component: w for c in counters if (w := c.watch()) is not None}
         drives = self.record.get("kind") != "idle"  # an idle measurement must not drive it
-        with hold_device(self.device_id) as waited_s:
-            self.record["device_wait_s"] = waited_s
+        held, siblings = [self.device_id], set()
+        if self.group is not None:  # rank 0 holds every rank's device, in one order
+            every_device = set(self.group.gather(self.device_id))
+            held = sorted(every_device) if self.rank.leads else []
+            siblings = {p for pids in self.group.gather(sorted(own_pids())) for p in pids}
+            for watch in watches.values():
+                if hasattr(watch, "mine"):
+                    watch.mine |= siblings
+        with contextlib.ExitStack() as devices:
+            self.record["device_wait_s"] = sum(devices.enter_context(hold_device(d)) for d in held)
+            if self.group is not None:
+                self.group.barrier()  # no rank measures before every device is held
             with (
                 fake_devices.driving(counters if drives else []),
                 Watcher(watches) as watcher,
@@ -141,7 +179,12 @@ class JobContext:
                         raise
                     self.record["status"] = classify_failure(exc)
                     self.record["error"] = f"{type(exc).__name__}: {exc}"
+                    self.record["failed_at"] = time.time()  # which rank failed first
                     log.error("job failed:\n%s", traceback.format_exc())
+                if self.group is not None and self.record["status"] == "ok":
+                    # the other ranks' CPU time is theirs, not another process's load
+                    cpu_s = self.group.gather(time.process_time() - watcher.load.own_start_s)
+                    watcher.load.siblings_cpu_s = sum(cpu_s) - cpu_s[self.rank.rank]
         self.record["other_cpu_load"] = watcher.host_load
         self.record["shared"] = watcher.shared()
         self.record["windows"] = [
@@ -155,6 +198,18 @@ class JobContext:
         ]
         self.record["trace"] = [[s.t_s, s.component, s.power_w] for s in self.sampler.samples]
         return self.record
+
+
+def _at_barrier(synchronize, group: Group):
+    """`synchronize`, then a barrier of all ranks, then `synchronize` again (the barrier's
+    own work on the GPU), so a reading is taken at the same instant on every rank."""
+
+    def both() -> None:
+        synchronize()
+        group.barrier()
+        synchronize()
+
+    return both
 
 
 def measured_denoise(meter: Meter, model, embeddings, shape: VideoShape, steps: int, seed: int):

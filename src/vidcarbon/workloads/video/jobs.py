@@ -72,7 +72,8 @@ def generate(
 ) -> dict:
     """Denoise and decode one cell, isolated in a child process. A failed cell is a record,
     not an error, unless it ran out of memory with attempts left (`run_isolated`). `lever`:
-    what the job applies to the loaded model (`Lever.runtime`) and `steps_run`."""
+    what the job applies to the loaded model (`Lever.runtime`) and `steps_run`. A cell on
+    several devices runs as that many ranks (`vidcarbon.process.ranks`)."""
     lever = lever or {"cache": None, "scheduler": None, "steps_run": cell.steps}
     identity = cell_identity(cell, backend, fps, measurement["device"], video_path)
     identity["steps_run"] = lever["steps_run"]
@@ -106,4 +107,15 @@ def generate(
         "video_path": video_path,
         "measurement": measurement,
     }
-    return run_isolated("generate", kwargs, identity, record_path, [video_path], log_path, attempt)
+    if cell.gpus > 1:
+        kwargs["parallel"] = {"ulysses": cell.ulysses, "ring": cell.ring}
+    return run_isolated(
+        "generate",
+        kwargs,
+        identity,
+        record_path,
+        [video_path],
+        log_path,
+        attempt,
+        ranks=cell.gpus,
+    )

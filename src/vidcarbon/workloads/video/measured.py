@@ -57,18 +57,27 @@ def generate_cell(
     video_path: str | Path,
     measurement: Measurement,
     lever: dict | None = None,
+    parallel: dict | None = None,
 ) -> dict[str, Any]:
     """Denoising and decoding of one cell, after a warm-up pass; writes the mp4. The model
     is loaded in the `load` window, unless an earlier cell of this process left it loaded
     (`vidcarbon.workloads.loaded`): then the cell has no `load` window and its record names
     the run that loaded it (`model_loaded_by`). `lever` (`Lever.runtime`) is applied to the
-    loaded model (`backends.lever_hooks`); `steps` are the steps the lever runs."""
+    loaded model (`backends.lever_hooks`); `steps` are the steps the lever runs.
+
+    `parallel` ({ulysses, ring}): this process is one rank of the cell
+    (`workloads.distributed`); the denoiser is split over the ranks (diffusers' context
+    parallelism), and rank 0 alone decodes and writes the video while the others wait at
+    the window's closing barrier."""
     import torch
 
     from vidcarbon.backends.lever_hooks import apply_lever
     from vidcarbon.video import write_mp4
 
     ctx = JobContext.of("generate", measurement, warmup_steps, backend=backend)
+    if parallel and ctx.rank is None:
+        raise RuntimeError("a parallel cell runs as ranks of torch's launcher (process.ranks)")
+    leads = ctx.rank is None or ctx.rank.leads
 
     phases = ("denoise", "decode")
     model_key = loaded.key(backend, {**options, "lever": lever}, measurement.compute_device, phases)
@@ -80,9 +89,14 @@ def generate_cell(
             with meter.window("load"):
                 model.load(measurement.compute_device, phases=phases)
                 apply_lever(model, lever)
+                if parallel:
+                    from vidcarbon.backends.context_parallel import enable_context_parallel
+
+                    enable_context_parallel(model, **parallel)
                 embeddings = torch.load(embeddings_path, weights_only=True)
             loaded_by = ctx.record["run_id"]
-            loaded.keep(model_key, model, loaded_by)
+            if not parallel:  # a rank's process ends with its cell
+                loaded.keep(model_key, model, loaded_by)
         else:  # loaded by an earlier cell of this process, whose record holds the load
             embeddings = torch.load(embeddings_path, weights_only=True)
         ctx.record["model_loaded_by"] = loaded_by
@@ -90,12 +104,14 @@ def generate_cell(
         if warmup_steps > 0:
             with meter.window("warmup"):
                 latents = model.denoise(embeddings, shape, warmup_steps, seed)
-                model.decode(*model.first_frame(latents, shape))
+                if leads:
+                    model.decode(*model.first_frame(latents, shape))
 
         latents = measured_denoise(meter, model, embeddings, shape, steps, seed)
         with meter.window("decode"):
-            frames = model.decode(latents, shape)
-        write_mp4(video_path, frames, fps)
-        ctx.record["frames_written"] = int(frames.shape[0])
+            frames = model.decode(latents, shape) if leads else None
+        if leads:
+            write_mp4(video_path, frames, fps)
+            ctx.record["frames_written"] = int(frames.shape[0])
 
     return ctx.run(body)

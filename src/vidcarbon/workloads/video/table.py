@@ -17,6 +17,8 @@ from vidcarbon.records import file_state, read_json, write_json_atomic
 from vidcarbon.tables import (
     COMPONENTS,
     PHASES,
+    RANK_PHASES,
+    RANKS,
     RUNS,
     SCHEMAS,
     STEPS,
@@ -27,23 +29,40 @@ from vidcarbon.tables import (
 from vidcarbon.workloads import rows as row_builders
 from vidcarbon.workloads.rows import (
     add_phases,
+    add_totals,
+    all_measured,
+    device_name,
     idle_by_device,
     job_columns,
     load_and_warmup,
     model_reused,
+    phase_values,
     take,
     windows,
 )
 
+# The layout of a record written before cells could run on several devices: one device.
+ONE_DEVICE = {"gpus": 1, "ulysses_degree": 1, "ring_degree": 1}
 # The windows a power sample is labelled with (a step lies inside `denoise`).
 TOP_LEVEL_WINDOWS = ("load", "warmup", "encode", "denoise", "decode", "idle")
+
+
+def on_devices(idle: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """The idle record of one device scaled to the devices a record's windows add up
+    (`device_counts` of a cell on several: N GPUs idle N times as much); unchanged on one."""
+    counts = record.get("device_counts")
+    if not counts or "idle_power_w" not in idle:
+        return idle
+    watts = {c: w * counts.get(c, 1) for c, w in idle["idle_power_w"].items()}
+    return {**idle, "idle_power_w": watts}
 
 
 def run_row(gen: dict, enc: dict, idle: dict[str, Any]) -> dict[str, Any]:
     """One runs-table row: a cell's generate record with its prompt's encode record (the
     text phase); status, shape, per-phase time and energy.
 
-    `idle`: the idle_baseline record of the cell's device ({} if none)."""
+    `idle`: the idle_baseline record of the cell's device ({} if none); a cell on several
+    devices subtracts the idle power of all of them from its generation phases."""
     gen_w, enc_w = windows(gen), windows(enc)
     row = take(gen, RUNS)
     if enc.get("status", "ok") != "ok" and gen["status"] == "ok":
@@ -59,7 +78,44 @@ def run_row(gen: dict, enc: dict, idle: dict[str, Any]) -> dict[str, Any]:
     )
     phase_windows = {p: (enc_w if p == "encode" else gen_w).get(p) for p in PHASES}
     add_phases(row, phase_windows, idle, "generation_duration_s")
+    if gen.get("device_counts"):  # the generation phases ran on every device of the cell
+        scaled = on_devices(idle, gen)
+        for phase in ("denoise", "decode"):
+            row.update(phase_values(phase, phase_windows[phase], scaled.get("idle_power_w", {})))
+        add_totals(row, PHASES, "generation_duration_s", all_measured(row, PHASES))
+        row.update(
+            {tables.idle_power_column(c): w for c, w in scaled.get("idle_power_w", {}).items()}
+        )
     return row
+
+
+def rank_rows(gen: dict) -> list[dict[str, Any]]:
+    """One ranks-table row per rank of a cell on several devices (none on one device)."""
+    rows = []
+    for rank in gen.get("ranks", []):
+        rank_w = {w["name"]: w for w in rank.get("windows") or []}
+        row = {
+            **take(gen, RANKS),
+            **{k: rank.get(k) for k in ("rank", "status", "error", "hostname", "pid")},
+            "device_id": rank.get("device_id"),
+            "device_name": device_name(rank),
+        }
+        for phase in RANK_PHASES:
+            values = phase_values(phase, rank_w.get(phase), {})
+            values.pop(tables.PhaseColumns(phase).net_energy)
+            row.update(values)
+        measured = [row[tables.PhaseColumns(p).energy] for p in RANK_PHASES]
+        row["energy_j"] = sum(measured) if None not in measured else None
+        rows.append(row)
+    own = "gpu" if any(r.get("denoise_gpu_energy_j") is not None for r in rows) else "cpu"
+    own_j = [
+        sum(r[f"{p}_{own}_energy_j"] or 0.0 for p in RANK_PHASES) if r["energy_j"] else None
+        for r in rows
+    ]
+    total_j = sum(j for j in own_j if j) if None not in own_j else None
+    for row, joules in zip(rows, own_j, strict=True):
+        row["energy_share"] = joules / total_j if total_j else None
+    return rows
 
 
 def step_rows(gen: dict, idle: dict[str, Any]) -> list[dict[str, Any]]:
@@ -96,7 +152,7 @@ def trace_rows(record: dict, job_id: str) -> list[dict[str, Any]]:
         if w["name"] in TOP_LEVEL_WINDOWS
     ]
     rows = []
-    for t_s, component, power_w in record.get("trace", []):
+    for t_s, component, power_w, *rank in record.get("trace", []):
         phase = next((name for start, end, name in spans if start <= t_s <= end), "other")
         rows.append(
             {
@@ -105,6 +161,7 @@ def trace_rows(record: dict, job_id: str) -> list[dict[str, Any]]:
                 "job_kind": record["kind"],
                 "t_s": t_s,
                 "component": component,
+                "rank": rank[0] if rank else 0,
                 "power_w": power_w,
                 "phase": phase,
             }
@@ -113,16 +170,18 @@ def trace_rows(record: dict, job_id: str) -> list[dict[str, Any]]:
 
 
 def _rows(gen: dict, enc: dict, idle: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """A cell's rows of the three tables."""
+    """A cell's rows of the tables."""
+    gen = {**ONE_DEVICE, **gen}
     device_idle = idle.get(gen.get("device"), {})
     return {
         "runs": [run_row(gen, enc, device_idle)],
         "steps": step_rows(gen, device_idle),
         "traces": trace_rows(gen, gen["cell_id"]),
+        "ranks": rank_rows(gen),
     }
 
 
-TABLES = ("runs", "steps", "traces")
+TABLES = ("runs", "steps", "traces", "ranks")
 RECORD_COLUMN = "_record"  # the record a cached row came from (cache files only)
 
 
@@ -203,9 +262,11 @@ def collect(
     traces_path: str | Path,
     config_hash: str,
     cache_dir: str | Path | None = None,
+    ranks_path: str | Path | None = None,
 ) -> None:
-    """Write runs.parquet, steps.parquet and traces.parquet from the jobs' records (all three
-    with the runs' hosts and devices in their metadata).
+    """Write runs.parquet, steps.parquet, traces.parquet and (with `ranks_path`)
+    ranks.parquet, a row per rank of each cell on several devices, from the jobs' records
+    (all with the runs' hosts and devices in their metadata).
 
     With `cache_dir`, each (model, resolution)'s rows are kept there with the state of the
     records they came from, so that a rerun reads only the records that are new or changed
@@ -237,7 +298,10 @@ def collect(
     ]
     parts["traces"].insert(0, pa.Table.from_pylist(encode_traces, schema=SCHEMAS["traces"]))
     meta = {}
-    for name, path in zip(TABLES, (runs_path, steps_path, traces_path), strict=True):
+    paths = (runs_path, steps_path, traces_path, ranks_path)
+    for name, path in zip(TABLES, paths, strict=True):
+        if path is None:
+            continue
         table = pa.concat_tables(parts[name]) if parts[name] else SCHEMAS[name].empty_table()
         if name == "runs":
             meta = provenance(
