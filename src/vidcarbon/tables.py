@@ -405,6 +405,12 @@ EFFICIENCY = pa.schema(
         column("steps", pa.int32(), "number of denoising steps"),
         column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
         column("phase", pa.string(), "encode | denoise | decode"),
+        column(
+            "gpus",
+            pa.int32(),
+            "devices the phase held: the cell's for denoising and decoding (rank 0 alone "
+            "decodes), 1 for text encoding (its own job)",
+        ),
         column("flops", pa.float64(), "FLOPs of the phase (denoise: steps x one step)"),
         column("energy_j", pa.float64(), "gross energy of the phase, joules"),
         column("duration_s", pa.float64(), "wall time of the phase, seconds"),
@@ -414,7 +420,8 @@ EFFICIENCY = pa.schema(
         column(
             "utilisation",
             pa.float64(),
-            "achieved / the GPU's dense bf16 peak (hardware.yaml); null on CPU or other dtypes",
+            "achieved / the dense bf16 peak of the phase's gpus (hardware.yaml); null on CPU or "
+            "other dtypes",
         ),
     ]
 )
@@ -566,7 +573,8 @@ CARBON = pa.schema(
         column(
             "embodied_share",
             pa.float64(),
-            "share of the unit the job holds: 1 for a GPU, threads / cores for a CPU",
+            "units the job holds: 1 for a GPU (N for a cell on N GPUs), threads / cores for a "
+            "CPU (threads x ranks / cores for a cell on several CPU processes)",
             False,
         ),
         *[f for phase in PHASES for f in _carbon_phase_fields(phase)],

@@ -21,7 +21,8 @@ def phase_efficiency(
     runs: pd.DataFrame, flops: pd.DataFrame, peak_tflops: dict[str, float] | None = None
 ) -> pd.DataFrame:
     """One row per (cell, phase): flops, energy_j, j_per_tflop, achieved_tflops and, where the
-    cell ran in bf16 on a GPU with a peak in `peak_tflops`, utilisation (achieved / peak)."""
+    cell ran in bf16 on a GPU with a peak in `peak_tflops`, utilisation (achieved / the peak
+    of the GPUs the phase held: a cell's N for denoising and decoding, the encode job's 1)."""
     ok = runs[runs.status == "ok"].merge(
         flops.drop(columns="dtype", errors="ignore").rename(columns={"method": "flops_method"}),
         on=["model", "resolution", "frames"],
@@ -42,12 +43,13 @@ def phase_efficiency(
         part["energy_j"] = ok[f"{phase}_energy_j"]
         part["duration_s"] = ok[f"{phase}_duration_s"]
         part["bf16"] = ok["dtype"].eq("bfloat16") if "dtype" in ok else False
+        part["gpus"] = 1 if phase == "encode" or "gpus" not in ok else ok["gpus"]
         parts.append(part)
     table = pd.concat(parts, ignore_index=True)
     tflops = table.flops / 1e12
     table["j_per_tflop"] = table.energy_j / tflops
     table["achieved_tflops"] = tflops / table.duration_s
-    peaks = table.device_name.map(peak_tflops or {}).where(table.bf16)
+    peaks = table.device_name.map(peak_tflops or {}).where(table.bf16) * table.gpus
     table["utilisation"] = table.achieved_tflops / peaks
     return table.drop(columns="bf16")
 

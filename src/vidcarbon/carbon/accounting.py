@@ -92,7 +92,7 @@ def cell_carbon(
 ) -> dict[str, Any]:
     """One carbon-table row: a cell under one scenario."""
     measured, estimated = _methods(run)
-    share = hardware.share(run.get("threads"))
+    share = hardware.share(run.get("threads"), int(run.get("gpus") or 1))
     charged_g = hardware.embodied_g * share
     row: dict[str, Any] = {k: run[k] for k in CELL_KEY_NAMES}
     row.update(

@@ -221,11 +221,13 @@ class ChargedHardware:
     citation: str = ACT_CITATION
     year: int = ACT_YEAR
 
-    def share(self, threads: int | None) -> float:
-        """Fraction of `embodied_g` a job with `threads` busy threads occupies."""
+    def share(self, threads: int | None, devices: int = 1) -> float:
+        """Units of `embodied_g` a job occupies: `devices` of them for a GPU (a cell on N
+        GPUs holds N), else the share of the CPU its `threads` busy threads on each of its
+        `devices` processes take."""
         if self.cores is None:
-            return 1.0
-        used = threads if threads and threads > 0 else 1
+            return float(devices)
+        used = (threads if threads and threads > 0 else 1) * devices
         return min(used, self.cores) / self.cores
 
 
