@@ -8,6 +8,7 @@ import pytest
 
 from vidcarbon.cluster import (
     batch_step_local_rules,
+    check_gpu_counts,
     check_requests,
     export_source,
     parse_sinfo,
@@ -47,6 +48,17 @@ def test_unknown_gpu_model_names_the_types_of_that_partition():
         check_requests([("generate", "gpu", "fake")], parse_sinfo(SINFO))
     with pytest.raises(ConfigError, match=r"of any partition; GPU types there: a100, fake, h100"):
         check_requests([("generate", "", "v100")], parse_sinfo(SINFO))
+
+
+def test_a_cell_capped_below_its_gpus_is_refused_naming_the_profile_key():
+    check_gpu_counts([("generate_parallel", "generate_parallel (cell a)", 2, 2)])
+    with pytest.raises(ConfigError) as err:
+        check_gpu_counts([("generate_parallel", "generate_parallel (cell b)", 1, 4)])
+    assert str(err.value) == (
+        "rule generate_parallel: generate_parallel (cell b) runs on 4 GPUs but would ask SLURM "
+        "for 1: Snakemake caps a job's gpu at the profile's. Fix: set `resources: gpu:` in "
+        "slurm/profile.yaml to at least 4."
+    )
 
 
 def test_export_source_prepends_once(monkeypatch):

@@ -374,6 +374,13 @@ def test_a_rank_that_raises_fails_the_cell_with_its_error(encoded, tmp_path, mon
     assert not _rank_processes()
 
 
+def test_too_few_gpus_fail_the_cell_before_any_rank_starts(encoded, tmp_path):
+    """Here no GPU is visible at all (and no fake one stands in)."""
+    record = generate(encoded, tmp_path, 2, device="cuda")
+    assert record["status"] == "failed" and record["failed_rank"] is None
+    assert record["error"].startswith("the cell runs on 2 GPUs but this node shows 0")
+
+
 def test_a_killed_launcher_leaves_no_rank(encoded, tmp_path, monkeypatch):
     """The job's launcher killed (SLURM, the OOM killer): its ranks die with it."""
     _inject(

@@ -73,6 +73,19 @@ def check_requests(
             )
 
 
+def check_gpu_counts(requests: Iterable[tuple[str, str, int, int]]) -> None:
+    """Raise ConfigError for a (rule, job, GPUs asked, GPUs its cell runs on) that asks for too
+    few: Snakemake caps every job's resources at the workflow's (`resources: gpu` in the
+    profile), so a cell on N GPUs would get fewer without a word."""
+    for rule, job, asked, wanted in sorted(set(requests)):
+        if asked < wanted:
+            raise ConfigError(
+                f"rule {rule}: {job} runs on {wanted} GPUs but would ask SLURM for {asked}: "
+                f"Snakemake caps a job's gpu at the profile's. Fix: set `resources: gpu:` in "
+                f"{PROFILE} to at least {wanted}."
+            )
+
+
 def check_status_command(status_command: str) -> None:
     """ConfigError when the SLURM status command is sacct and sacct cannot answer here."""
     if status_command != "sacct":

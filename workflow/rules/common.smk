@@ -147,13 +147,19 @@ def check_cluster():
     is."""
     from snakemake.logging import logger
 
-    from vidcarbon.cluster import check_slurm_jobs
+    from vidcarbon.cluster import check_gpu_counts, check_slurm_jobs
     from vidcarbon.console import STATUS_COMMAND
 
     plugin = workflow.executor_plugin
     if plugin is not None and plugin.cli_prefix == "slurm":
         status = getattr(workflow.executor_settings, "status_command", None) or "sacct"
-        check_slurm_jobs(workflow.dag.needrun_jobs(), status)
+        jobs = workflow.dag.needrun_jobs()
+        check_gpu_counts(
+            (j.rule.name, str(j), int(j.resources.get("gpu") or 0), cell_gpus(j.wildcards))
+            for j in jobs
+            if j.rule.name == "generate_parallel"
+        )
+        check_slurm_jobs(jobs, status)
         # the logger plugin watches the SLURM jobs from here on (vidcarbon.console)
         logger.info(f"SLURM status command: {status}", extra={STATUS_COMMAND: status})
 

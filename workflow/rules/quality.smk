@@ -35,8 +35,10 @@ rule score_quality:
     conda:
         "../../envs/quality.yaml"
     resources:
-        # VBench runs networks on the device; the weight-free metrics are light CPU work
+        # VBench runs networks on the device; the weight-free metrics are light CPU work, and
+        # a SLURM job of them asks for no GPU
         measured_device=int(config["quality"]["vbench"]["enabled"]),
+        gpu=int(config["quality"]["vbench"]["enabled"]),
     params:
         cells=lambda wildcards: [c.cell_id for c in batch_cells(wildcards)],
         scores_dir="results/quality",

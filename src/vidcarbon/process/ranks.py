@@ -187,6 +187,24 @@ def _failures(exc) -> dict[int, tuple[str, str, int]]:
     return found
 
 
+def _missing_gpus(request: dict, world_size: int) -> str | None:
+    """Why this node cannot run the request's ranks (fewer GPUs visible than ranks), or None."""
+    import torch
+
+    from vidcarbon.workloads.measured import Measurement
+
+    if Measurement(**request["kwargs"]["measurement"]).compute_device != "cuda":
+        return None
+    visible = torch.cuda.device_count()
+    if visible >= world_size:
+        return None
+    return (
+        f"the cell runs on {world_size} GPUs but this node shows {visible} "
+        f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}); on SLURM "
+        "its job asks for them (rule generate_parallel), locally run it on a node with as many"
+    )
+
+
 def launch(request_path: str | Path, world_size: int) -> dict[str, Any]:
     """Run the request's job on `world_size` ranks with torch's elastic launcher and write
     the merged record where the request says."""
@@ -196,6 +214,17 @@ def launch(request_path: str | Path, world_size: int) -> dict[str, Any]:
 
     request = json.loads(Path(request_path).read_text())
     record_path = request["record_path"]
+    missing = _missing_gpus(request, world_size)
+    if missing:
+        record = {
+            **merge([None] * world_size, {}),
+            "status": "failed",
+            "error": missing,
+            "failed_rank": None,
+            "ranks": [],
+        }
+        write_json_atomic(record_path, record)
+        return record
     os.environ[LAUNCHER_PID] = str(os.getpid())  # the ranks inherit it
     config = LaunchConfig(
         min_nodes=1,
