@@ -42,7 +42,13 @@ def repo_configs(workdir):
 
 
 def test_the_shipped_configs_are_the_ones_tested():
-    assert SHIPPED == ["config.yaml", "levers-wan.yaml", "paper.yaml", "wan-random.yaml"]
+    assert SHIPPED == [
+        "config.yaml",
+        "levers-wan.yaml",
+        "paper.yaml",
+        "wan-parallel.yaml",
+        "wan-random.yaml",
+    ]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

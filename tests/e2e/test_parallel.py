@@ -67,16 +67,25 @@ def test_a_cell_on_two_devices_runs_beside_its_one_device_cell(workdir):
     )
 
 
+def generation_jobs(dry_run: str) -> list[str]:
+    """The text of each generation job a `snakemake -n` plans: its rule, then its lines."""
+    return re.findall(r"rule (generate\w*:\n(?:[ \t]+.*\n)+)", dry_run)
+
+
 def test_slurm_gives_a_two_device_cell_two_gpus(slurm_cluster, tmp_path):
     config = {**parallel_config(), "device": "cuda", "carbon": {"device": "a100-80gb"}}
     workdir = slurm_workdir(tmp_path / "run", config)
     # planned: the two-device cell asks SLURM for 2 GPUs, the one-device cell for 1
     out = finish(start_slurm_run(workdir, "-n", "results/runs.parquet"))
-    jobs = re.findall(r"rule (generate\w*):.*?resources: ([^\n]*)", out, re.S)
-    assert {rule: "gpu=2" in res.split(", ") for rule, res in jobs} == {
-        "generate": False,
-        "generate_parallel": True,
-    }, out[-3000:]
+    asked = {(job.split(":")[0], re.search(r"gpu=(\d+)", job)[1]) for job in generation_jobs(out)}
+    assert asked == {("generate", "1"), ("generate_parallel", "2")}, out[-3000:]
+    # the shipped sweep: each cell's job asks for its 1, 2, 4 or 8 GPUs
+    sweep = finish(start_slurm_run(workdir, "-n", configfile="config/wan-parallel.yaml"))
+    asked = {
+        (re.search(r"_baseline(_g\d+u\d+r\d+|)\.mp4", job)[1], re.search(r"gpu=(\d+)", job)[1])
+        for job in generation_jobs(sweep)
+    }
+    assert sorted(asked) == [("", "1"), ("_g2u2r1", "2"), ("_g4u4r1", "4"), ("_g8u4r2", "8")]
     fake = tmp_path / "fake-devices"
     os.environ[fake_devices.ENV] = str(fake)  # sbatch --export=ALL hands it to the jobs
     try:
