@@ -13,11 +13,13 @@ on one H200, in seconds; `PARTS` gives the reasoning of each prediction):
   optional   levers     Wan2.1 without CFG and with half the steps, against wan    200 (145)
   optional   cogvideox  CogVideoX-2b at 480x720, 49 frames                          110  (75)
   optional   latte      Latte-1 at 512x512 and the paper's 2 s 240p cell              90  (55)
+  optional   parallel   Wan2.1's cell on two GPUs (Ulysses 2), against wan's          130  (85)
 
 Budgets are capped by what is left of `--total-s` (450 s from the command's start). An optional
 part starts only when its prediction fits what is left; one that does not, or that runs out
-of time, is `skipped: time`. Exit status 0 means every required part came back ok, 1 that one
-did not; optional parts never change it. The tables of finished parts stay. Everything lands
+of time, is `skipped: time`; one that needs more GPUs than the node has, `skipped: one GPU`.
+Exit status 0 means every required part came back ok, 1 that one did not; optional parts never
+change it. The tables of finished parts stay. Everything lands
 in `--out`: gpu_check.log, gpu_check.parquet and gpu_check.md (one row per figure) and
 gpu_check_tables.tar.gz (each part's tables, job records and logs). `--cpu` runs the same
 parts and logic on this CPU with tiny models (config/gpu-check/cpu/) and the CPU-mode
@@ -69,6 +71,7 @@ class Part:
     predicted_s: float
     predicted_cpu_s: float
     required: bool = True
+    gpus: int = 1  # GPUs it needs (processes in --cpu mode)
 
 
 VIDEO_TABLES = ("results/runs.parquet", "results/steps.parquet", "results/traces.parquet")
@@ -155,6 +158,20 @@ PARTS = (
         predicted_s=55,
         predicted_cpu_s=4,
         required=False,
+    ),  # fmt: skip
+    # Wan2.1's cell on two GPUs beside the wan part's (not measured again): the launcher and
+    # NCCL start (~10 s), each rank's build and warm-up (~15 s), 50 steps at about 1.8x the
+    # one-GPU speed (~47 s), rank 0's decode (~6 s), collect (~5 s): about 85 s
+    Part(
+        "parallel",
+        "wan+parallel",
+        ("results/runs.parquet",),
+        ("results/runs.parquet", "results/ranks.parquet"),
+        budget_s=130,
+        predicted_s=85,
+        predicted_cpu_s=12,
+        required=False,
+        gpus=2,
     ),  # fmt: skip
 )
 
@@ -257,6 +274,17 @@ def archive(work: Path, out: Path) -> None:
         for record in sorted((work / "results").rglob("*.json")):
             tar.add(record, arcname=str(record.relative_to(work)))
     tmp.replace(out / "gpu_check_tables.tar.gz")
+
+
+def visible_gpus(cpu: bool) -> int:
+    """GPUs this node has (`nvidia-smi -L`, so this process never touches CUDA); in --cpu
+    mode the processes a part may start, one per core it may use."""
+    if cpu:
+        return len(os.sched_getaffinity(0))
+    if not shutil.which("nvidia-smi"):
+        return 0
+    out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
+    return sum(line.startswith("GPU ") for line in out.stdout.splitlines())
 
 
 def config_hash(parts: list[Part], cpu: bool) -> str:
@@ -429,11 +457,16 @@ def main(argv: list[str]) -> int:
     # the configs name files relative to the working directory (prompts, hardware.yaml)
     (args.work / "config").symlink_to(REPO / "config")
     statuses: list[PartStatus] = []
+    gpus = visible_gpus(args.cpu)
     for part in args.selected:
         left_s = args.total_s - (time.time() - started)
         predicted_s = part.predicted_cpu_s if args.cpu else part.predicted_s
         budget_s = part.budget_s if args.dry_run else max(1.0, min(part.budget_s, left_s))
-        if not args.dry_run and not part.required and predicted_s > left_s:
+        if not args.dry_run and part.gpus > gpus:
+            reason = f"needs {part.gpus} GPUs, the node has {gpus}"
+            statuses.append(PartStatus(part.name, "skipped: one GPU", part.budget_s, None, reason))
+            log(f"part {part.name}: skipped: one GPU ({reason})")
+        elif not args.dry_run and not part.required and predicted_s > left_s:
             reason = f"predicted {predicted_s:.0f} s, {left_s:.0f} s left"
             statuses.append(PartStatus(part.name, "skipped: time", part.budget_s, None, reason))
             log(f"part {part.name}: skipped: time ({reason})")

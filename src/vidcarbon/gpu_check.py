@@ -517,6 +517,71 @@ def lever_rows(levers: list[dict[str, Any]], device: str) -> list[dict]:
     return rows
 
 
+# -- part parallel -------------------------------------------------------------------------------
+def parallel_rows(runs: list[dict[str, Any]], ranks: list[dict[str, Any]], device: str) -> list:
+    """Each cell on several GPUs against the one-GPU cell of the same keys (the wan part's):
+    energy and time per video, the speedup, the energy ratio, and each rank's share."""
+    split = [r for r in runs if r.get("gpus", 1) > 1]
+    if not split:
+        return [_row("parallel", "cells on two GPUs", "energy per video", None, "J")]
+    component = "gpu" if device == "cuda" else "cpu"
+    one = {r["cell_id"]: r for r in runs if r.get("gpus", 1) == 1}
+    rows = []
+    for run in split:
+        base = one.get(run["cell_id"].rsplit("_g", 1)[0], {})
+        subject = f"{_cell_subject(run)}, {run['gpus']} GPUs (ulysses {run['ulysses_degree']})"
+        common = {"device_name": run.get("device_name")}
+        if run["status"] != "ok":
+            detail = f"rank {run.get('failed_rank')}: {run.get('error')}"
+            common.update(status=run["status"], detail=detail)
+        energy = [run.get(f"{p}_{component}_energy_j") for p in ("denoise", "decode")]
+        base_energy = [base.get(f"{p}_{component}_energy_j") for p in ("denoise", "decode")]
+        video_j = None if None in energy else sum(energy)
+        base_j = None if None in base_energy else sum(base_energy)
+        time_s = _sum(run, ("denoise_duration_s", "decode_duration_s"))
+        base_s = _sum(base, ("denoise_duration_s", "decode_duration_s"))
+        shares = [r["energy_share"] for r in ranks if r["run_id"] == run["run_id"]]
+        rows += [
+            _row(
+                "parallel",
+                subject,
+                f"{component.upper()} energy per video, denoise + decode",
+                video_j,
+                "J",
+                reference=base_j,
+                reference_source="the one-GPU cell's, J",
+                **common,
+            ),
+            _row(
+                "parallel",
+                subject,
+                "time per video, denoise + decode",
+                time_s,
+                "s",
+                reference=base_s,
+                reference_source="the one-GPU cell's, s",
+                **common,
+            ),
+            _row("parallel", subject, "speedup", _ratio(base_s, time_s), "x", **common),
+            _row("parallel", subject, "energy ratio", _ratio(video_j, base_j), "x", **common),
+            _row(
+                "parallel",
+                subject,
+                "largest rank's energy share",
+                max((s for s in shares if s is not None), default=None),
+                "",
+                detail=f"{len(shares)} ranks; 1/{run['gpus']} when balanced",
+                **common,
+            ),
+        ]
+    return rows
+
+
+def _sum(row: dict[str, Any], columns: tuple[str, ...]) -> float | None:
+    values = [row.get(c) for c in columns]
+    return None if None in values else sum(values)
+
+
 # -- the whole table -----------------------------------------------------------------------------
 def _part_status_rows(statuses: Iterable[PartStatus]) -> list[dict]:
     return [
@@ -594,6 +659,14 @@ def figures(
         ),
         ("cogvideox", videos["cogvideox"]),
         ("latte", videos["latte"]),
+        (
+            "parallel",
+            parallel_rows(
+                _read_rows("runs", parts_dir / "parallel" / "runs.parquet"),
+                _read_rows("ranks", parts_dir / "parallel" / "ranks.parquet"),
+                device,
+            ),
+        ),
     ]
     for part, part_rows in ordered:
         rows += _mark(part_rows, by_part.get(part))

@@ -22,11 +22,11 @@ pytestmark = pytest.mark.e2e
 OUTPUTS = {"gpu_check.log", "gpu_check.parquet", "gpu_check.md", "gpu_check_tables.tar.gz"}
 
 
-def gpu_check(tmp_path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def gpu_check(tmp_path, *args: str, timeout: int = 600, prefix=()) -> subprocess.CompletedProcess:
     out, work = tmp_path / "out", tmp_path / "work"
     return subprocess.run(
-        ["bash", str(REPO / "benchmarks" / "gpu_check.sh"), "--out", str(out), "--work", str(work)]
-        + list(args),
+        [*prefix, "bash", str(REPO / "benchmarks" / "gpu_check.sh")]
+        + ["--out", str(out), "--work", str(work), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -65,7 +65,16 @@ def test_cpu_mode_runs_every_part_in_order(cpu_run):
     parts = json.loads(meta["vidcarbon.gpu_check.parts"])
     assert [(p["part"], p["status"]) for p in parts] == [
         (name, "ok")
-        for name in ("energy", "wan", "llm", "wan-flops", "levers", "cogvideox", "latte")
+        for name in (
+            "energy",
+            "wan",
+            "llm",
+            "wan-flops",
+            "levers",
+            "cogvideox",
+            "latte",
+            "parallel",
+        )
     ]
     assert all(p["wall_s"] <= p["budget_s"] for p in parts)
     assert meta["vidcarbon.gpu_check.mode"].startswith("cpu")
@@ -115,6 +124,18 @@ def test_the_figures_come_from_the_parts_tables(cpu_run):
     assert half["steps_run"] == 1 and half["denoise_energy_saved_j"] > 0
     flops = value(rows, "wan-flops", "denoising FLOPs")
     assert flops > 0 and value(rows, "wan-flops", "utilisation of the matmul rate") > 0
+    # the parallel part: the wan cell on two processes, against the wan part's cell
+    split = pq.read_table(cpu_run / "work" / "parts" / "parallel" / "runs.parquet").to_pylist()
+    (two,) = [r for r in split if r["gpus"] == 2]
+    assert two["status"] == "ok" and two["cell_id"] == run["cell_id"] + "_g2u2r1"
+    (one,) = [r for r in split if r["gpus"] == 1]
+    assert one["run_id"] == run["run_id"]  # the wan part's measurement, not a new one
+    speedup = value(rows, "parallel", "speedup")
+    assert speedup == pytest.approx(
+        (run["denoise_duration_s"] + run["decode_duration_s"])
+        / (two["denoise_duration_s"] + two["decode_duration_s"])
+    )
+    assert 0.5 <= value(rows, "parallel", "largest rank's energy share") < 1
 
 
 def test_the_archive_and_the_summary_hold_every_part(cpu_run):
@@ -131,6 +152,19 @@ def test_the_archive_and_the_summary_hold_every_part(cpu_run):
         if line[:2] == "| "
     ]
     assert len(table_lines) == len(rows) + 1  # a header, then one line per figure
+
+
+def test_the_two_gpu_part_is_skipped_on_a_node_with_one(tmp_path):
+    """In --cpu mode a "GPU" is a core this process may use: pinned to one core, the node
+    has one, and the parallel part says so without changing the exit status."""
+    proc = gpu_check(tmp_path, "--cpu", "--parts", "wan,parallel", prefix=["taskset", "-c", "0"])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows, meta = figures(tmp_path)
+    statuses = {p["part"]: p["status"] for p in json.loads(meta["vidcarbon.gpu_check.parts"])}
+    assert statuses == {"wan": "ok", "parallel": "skipped: one GPU"}
+    parallel = [r for r in rows if r["part"] == "parallel" and r["subject"] != "the part"]
+    assert parallel and {r["status"] for r in parallel} == {"skipped: one GPU"}
+    assert not (tmp_path / "work" / "parts" / "parallel").exists()
 
 
 def test_a_part_out_of_time_leaves_the_next_part_and_the_earlier_tables(tmp_path):

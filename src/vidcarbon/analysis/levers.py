@@ -55,6 +55,7 @@ def lever_rows(
         row = {
             **{k: lever_row[k] for k in ("model", "prompt_id", "resolution", "frames", "steps")},
             **{k: lever_row[k] for k in ("seed", "lever", "cell_id", "scenario")},
+            **{k: int(lever_row[k]) for k in ("gpus", "ulysses_degree", "ring_degree")},
             "baseline_cell_id": baseline_id,
             "lever_kinds": kinds.get(lever_row["lever"]),
             "steps_run": run["steps_run"],
