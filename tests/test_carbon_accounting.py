@@ -143,3 +143,16 @@ def test_breakeven_intensity_by_hand():
         cell_carbon(run(status="oom"), GAS, GPU, Assumptions())["breakeven_intensity_g_per_kwh"]
         is None
     )
+
+
+def test_a_cell_on_four_gpus_pays_four_gpus_while_it_generates():
+    a = Assumptions(pue=1.2, lifetime_years=5)
+    one, four = (cell_carbon(run(gpus=n, ulysses_degree=n), GAS, GPU, a) for n in (1, 4))
+    assert four["embodied_share"] == 4
+    for phase in ("denoise", "decode"):
+        assert four[f"{phase}_embodied_g"] == pytest.approx(4 * one[f"{phase}_embodied_g"])
+    # the text encoding is a job of its own on one GPU
+    assert four["encode_embodied_g"] == pytest.approx(one["encode_embodied_g"])
+    # on a CPU: each of the cell's processes holds its threads' share of the package
+    cpu_two = cell_carbon(run(gpus=2, ulysses_degree=2), GAS, CPU, a)
+    assert cpu_two["embodied_share"] == 2 * 2 / 64

@@ -573,8 +573,9 @@ CARBON = pa.schema(
         column(
             "embodied_share",
             pa.float64(),
-            "units the job holds: 1 for a GPU (N for a cell on N GPUs), threads / cores for a "
-            "CPU (threads x ranks / cores for a cell on several CPU processes)",
+            "units the cell's generation holds: 1 for a GPU (N for a cell on N GPUs), threads / "
+            "cores for a CPU (threads x ranks / cores on several CPU processes); its text "
+            "encoding, a job of its own on one device, holds one device's share",
             False,
         ),
         *[f for phase in PHASES for f in _carbon_phase_fields(phase)],

@@ -155,7 +155,12 @@ def check_cluster():
         status = getattr(workflow.executor_settings, "status_command", None) or "sacct"
         jobs = workflow.dag.needrun_jobs()
         check_gpu_counts(
-            (j.rule.name, str(j), int(j.resources.get("gpu") or 0), cell_gpus(j.wildcards))
+            (
+                j.rule.name,
+                str(j),
+                int(j.resources.get("gpu") or 0),
+                cell_gpus(j.wildcards),
+            )
             for j in jobs
             if j.rule.name == "generate_parallel"
         )

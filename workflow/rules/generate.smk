@@ -42,8 +42,6 @@ rule encode_prompt:
 # A cell on one device (its id has no layout part). Cells on several devices are the rule
 # generate_parallel below: their own resources (N GPUs in one SLURM job) and group.
 rule generate:
-    wildcard_constraints:
-        parallel="(?:)",
     input:
         embeddings=rules.encode_prompt.output.embeddings,
         encode_record=rules.encode_prompt.output.record,
@@ -53,6 +51,8 @@ rule generate:
         record=f"results/cells/{CELL}.json",
     log:
         f"logs/generate/{CELL}.log",
+    wildcard_constraints:
+        parallel="(?:)",
     conda:
         generation_env()
     threads: measured_threads()

@@ -93,7 +93,12 @@ def cell_carbon(
     """One carbon-table row: a cell under one scenario."""
     measured, estimated = _methods(run)
     share = hardware.share(run.get("threads"), int(run.get("gpus") or 1))
-    charged_g = hardware.embodied_g * share
+    # the text encoding is a job of its own on one device, whatever the cell's layout
+    charged_g = {
+        phase: hardware.embodied_g
+        * (hardware.share(run.get("threads")) if phase == "encode" else share)
+        for phase in PHASES
+    }
     row: dict[str, Any] = {k: run[k] for k in CELL_KEY_NAMES}
     row.update(
         status=run["status"],
@@ -144,7 +149,7 @@ def cell_carbon(
             if ok and net is not None
             else None
         )
-        emb = embodied_share_g(duration, charged_g, assume.used_lifetime_s) if ok else None
+        emb = embodied_share_g(duration, charged_g[phase], assume.used_lifetime_s) if ok else None
         row[f"{phase}_operational_g"] = op
         row[f"{phase}_net_operational_g"] = net_op
         row[f"{phase}_embodied_g"] = emb
