@@ -1,7 +1,7 @@
 # Each cell on several devices beside its one-device cell: latency, energy and carbon of one
 # video, and the energy each halving of latency costs (docs/parallel.md). Planned only where the
 # config has layouts (`parallel:`): rule all, the findings and the parallel chart ask for it
-# through optional_parallel().
+# through optional_parallel() (rules/common.smk).
 rule parallel:
     input:
         runs=rules.collect.output.runs,
@@ -17,10 +17,3 @@ rule parallel:
         config_hash=vc.config_hash(config.get("parallel")),
     script:
         "../scripts/parallel.py"
-
-
-def optional_parallel():
-    """The parallel table, where the config has layouts."""
-    return (
-        {"parallel": rules.parallel.output.parallel} if config.get("parallel") else {}
-    )
