@@ -80,6 +80,7 @@ include: "workflow/rules/llm.smk"
 include: "workflow/rules/image.smk"
 include: "workflow/rules/compare.smk"
 include: "workflow/rules/levers.smk"
+include: "workflow/rules/parallel.smk"
 include: "workflow/rules/analysis.smk"
 
 
@@ -93,11 +94,12 @@ rule all:
     default_target: True
     input:
         rules.collect.output,
-        expand("results/charts/{chart}.{ext}", chart=CHART_SPECS, ext=("png", "html")),
+        expand("results/charts/{chart}.{ext}", chart=CHARTS, ext=("png", "html")),
         rules.count_flops.output,
         rules.findings.output,
         rules.carbon.output,
         rules.levers.output,
+        optional_parallel().values(),
         rules.collect_quality.output,
         all_videos(),
         baseline_tables(),

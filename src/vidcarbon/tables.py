@@ -433,7 +433,9 @@ FINDINGS = pa.schema(
             pa.string(),
             "fit (a fitted exponent) | claim (a paper claim checked) | breakeven (the grid "
             "intensity below which embodied carbon exceeds operational) | lever (the best lever "
-            "of a model above the fidelity floor, analysis.fidelity_floor_ssim)",
+            "of a model above the fidelity floor, analysis.fidelity_floor_ssim) | parallel "
+            "(the energy each halving of latency costs on gpus devices) | parallel_fit (a law "
+            "fitted to the cells of one layout, or to their one-device cells)",
             False,
         ),
         column("model", pa.string(), "model the finding is about", False),
@@ -445,9 +447,13 @@ FINDINGS = pa.schema(
         column("unit", pa.string(), "exponent | ratio | fraction (0.973 = 97.3 %) | g_per_kwh"),
         column("r2", pa.float64(), "coefficient of determination of the law"),
         column("n", pa.int64(), "cells (and text requests) the figure rests on"),
-        column("phase", pa.string(), "fit: encode | denoise | decode | video"),
-        column("quantity", pa.string(), "fit: energy_j | duration_s; lever: carbon_g"),
-        column("variable", pa.string(), "fit: steps | pixels | frames"),
+        column("phase", pa.string(), "fit, parallel_fit: encode | denoise | decode | video"),
+        column(
+            "quantity",
+            pa.string(),
+            "fit, parallel_fit: energy_j | duration_s; lever: carbon_g; parallel: energy_j",
+        ),
+        column("variable", pa.string(), "fit, parallel_fit: steps | pixels | frames"),
         column("paper", pa.string(), "claim: where the paper says it, and its words"),
         column("paper_value", pa.string(), "claim: the paper's figure"),
         column("band_low", pa.float64(), "claim: lowest value the claim allows (in `unit`)"),
@@ -466,6 +472,11 @@ FINDINGS = pa.schema(
             "RQ1 claims and break-evens: the embodied source (act or a published figure) used",
         ),
         column("device", pa.string(), "RQ1 claims and break-evens: the device charged"),
+        column(
+            "gpus",
+            pa.int32(),
+            "parallel and parallel_fit: devices per video of the cells the row rests on",
+        ),
     ]
 )
 
@@ -1033,6 +1044,96 @@ LEVERS = pa.schema(
     ]
 )
 
+# The figures of one video a parallel row sets beside its one-device cell's: (column, what,
+# unit). A video is its generate job, denoising + decoding; text encoding (a separate
+# one-device job per prompt, the same for both cells) is left out.
+PARALLEL_FIGURES: list[tuple[str, str, str]] = [
+    (
+        "latency_s",
+        "latency of one video: denoising + decoding wall time (barrier-aligned on several "
+        "devices; text encoding, a one-device job per prompt, left out)",
+        "seconds",
+    ),
+    (
+        "energy_j",
+        "gross energy of denoising + decoding, every device of the cell counted once",
+        "joules",
+    ),
+    (
+        "net_energy_j",
+        "energy of denoising + decoding minus the idle power of the cell's devices x its duration",
+        "joules",
+    ),
+    ("operational_g", "operational carbon of denoising + decoding", "g CO2e"),
+    (
+        "embodied_g",
+        "embodied carbon of denoising + decoding (the headline source, ACT's; the cell's "
+        "devices' share)",
+        "g CO2e",
+    ),
+    ("carbon_g", "operational + embodied carbon of denoising + decoding", "g CO2e"),
+]
+
+# One row per (cell on several devices, carbon scenario): its figures of one video beside its
+# one-device cell's (the same keys on one device), and what cutting latency costs.
+PARALLEL = pa.schema(
+    [
+        *CELL_KEYS,
+        column(
+            "one_device_cell_id",
+            pa.string(),
+            "cell_id of the one-device cell compared with (the same keys, gpus 1)",
+            False,
+        ),
+        column(
+            "status",
+            pa.string(),
+            "ok | parallel <status> | one-device <status> | one-device missing | parallel "
+            "shared counter | one-device shared counter (figures null unless ok)",
+            False,
+        ),
+        column("error", pa.string(), "why the row has no figures, when status is not ok"),
+        column(
+            "failed_rank",
+            pa.int32(),
+            "the rank whose failure ended the parallel cell (runs.failed_rank); null: none failed",
+        ),
+        column("device_name", pa.string(), "GPU name from NVML, else the configured CPU"),
+        column("scenario", pa.string(), "intensity scenario of the carbon columns", False),
+        column("intensity_g_per_kwh", pa.float64(), "grid carbon intensity, g CO2e per kWh"),
+        *[
+            field
+            for name, what, unit in PARALLEL_FIGURES
+            for field in (
+                column(name, pa.float64(), f"{what}, of the cell on gpus devices, {unit}"),
+                column(
+                    f"one_device_{name}", pa.float64(), f"{what}, of the one-device cell, {unit}"
+                ),
+            )
+        ],
+        column("speedup", pa.float64(), "one_device_latency_s / latency_s (> 1: faster)"),
+        column("energy_ratio", pa.float64(), "energy_j / one_device_energy_j"),
+        column("carbon_ratio", pa.float64(), "carbon_g / one_device_carbon_g"),
+        column(
+            "energy_per_latency_halving",
+            pa.float64(),
+            "fractional energy increase per halving of latency: energy_ratio ** (1 / "
+            "log2(speedup)) - 1 (0.25: each halving costs 25 % more energy per video); null "
+            "where latency did not fall (halving_missing_reason)",
+        ),
+        column(
+            "carbon_per_latency_halving",
+            pa.float64(),
+            "the same for carbon: carbon_ratio ** (1 / log2(speedup)) - 1",
+        ),
+        column(
+            "halving_missing_reason",
+            pa.string(),
+            "why the per-halving columns are null: the latency did not fall, or no figures",
+        ),
+    ]
+)
+
 # Every table ends with the study that produced its rows, so rows of different configs stay
 # apart after a merge. Filled by write_table from the run's environment (set by the Snakefile).
 STUDY_COLUMNS = [
@@ -1069,6 +1170,7 @@ _TABLES: dict[str, pa.Schema] = {
     "video_vs_text": VIDEO_VS_TEXT,
     "quality": QUALITY,
     "levers": LEVERS,
+    "parallel": PARALLEL,
 }
 SCHEMAS: dict[str, pa.Schema] = {
     name: pa.schema([*schema, *STUDY_COLUMNS]) for name, schema in _TABLES.items()

@@ -35,6 +35,7 @@ rule count_flops:
 rule findings:
     input:
         unpack(findings_baselines),
+        **optional_parallel(),
         runs=rules.collect.output.runs,
         carbon=rules.carbon.output.carbon,
         flops=rules.count_flops.output.flops,
@@ -81,6 +82,7 @@ CHART_INPUTS = {
     "traces": rules.collect.output.traces,
     "idle": rules.collect.input.idle,
     "levers": rules.levers.output.levers,
+    **optional_parallel(),
 }
 CHART_SETTINGS = {
     "reference_resolution": config["analysis"]["reference_resolution"],
@@ -95,9 +97,17 @@ CHART_SETTINGS = {
 }
 
 
+# The charts whose tables the config makes (the parallel chart only with layouts).
+CHARTS = {
+    chart: spec
+    for chart, spec in CHART_SPECS.items()
+    if set(spec.inputs) <= CHART_INPUTS.keys()
+}
+
+
 # One job per chart: a chart that fails loses no other, and a table or setting that changes
 # redraws only the charts that read it.
-for chart, spec in CHART_SPECS.items():
+for chart, spec in CHARTS.items():
 
     rule:
         name:

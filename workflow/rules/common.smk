@@ -103,6 +103,11 @@ def lever_videos():
     )
 
 
+def optional_parallel():
+    """The parallel table (rule parallel), where the config has layouts."""
+    return {"parallel": "results/parallel.parquet"} if config.get("parallel") else {}
+
+
 def scoring_batches():
     """Scoring batch stem (QUALITY_BATCH) -> its cells: one model and shape each."""
     batches = {}

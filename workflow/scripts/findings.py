@@ -9,6 +9,7 @@ with logged(snakemake.log[0]):
         comparison_path=snakemake.input.get("comparison"),
         llm_path=snakemake.input.get("llm"),
         levers_path=snakemake.input.levers,
+        parallel_path=snakemake.input.get("parallel"),
         outputs=dict(snakemake.output.items()),
         reference_resolution=snakemake.params.reference_resolution,
         scenario=snakemake.params.scenario,

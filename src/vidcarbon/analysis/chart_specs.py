@@ -12,7 +12,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class ChartSpec:
     """A chart's report category, the rule inputs it reads (`optional` ones may be missing)
-    and the settings it takes."""
+    and the settings it takes. A chart whose `inputs` the config does not make (the parallel
+    table without `parallel:`) is not planned."""
 
     category: str
     inputs: tuple[str, ...]
@@ -46,4 +47,6 @@ CHART_SPECS: dict[str, ChartSpec] = {
     "carbon_credits": ChartSpec(CARBON_AWARE, ("credits",), ()),
     "carbon_by_time": ChartSpec(CARBON_AWARE, ("carbon_by_time", "deferral"), ()),
     "levers": ChartSpec("Levers", ("levers",), ("scenario", "fidelity_floor_ssim")),
+    # planned only where the config has layouts (`parallel:`), which make its table
+    "parallel": ChartSpec("Parallel cells", ("parallel",), ("scenario",)),
 }

@@ -16,6 +16,7 @@ import pandas as pd
 from vidcarbon.analysis import (
     carbon_time,
     levers,
+    parallel,
     phases,
     power,
     scaling,
@@ -36,8 +37,8 @@ log = logging.getLogger(__name__)
 class Inputs:
     """The table files of a chart job (rule input name -> path), each read on first use.
     Cells whose device-wide counter was shared with another process are left out of runs,
-    carbon and quality (`shared_counters`); so are the lever cells (`levers.baseline_rows`),
-    except in the levers table."""
+    carbon and quality (`shared_counters`); so are the lever cells and the cells on several
+    devices (`levers.baseline_rows`), except in the levers and parallel tables."""
 
     paths: dict[str, str]
 
@@ -138,6 +139,7 @@ DRAW: dict[str, Callable[..., alt.TopLevelMixin]] = {
     "levers": lambda i, scenario, fidelity_floor_ssim: levers.levers_chart(
         i.table("levers"), scenario, fidelity_floor_ssim
     ),
+    "parallel": lambda i, scenario: parallel.parallel_chart(i.table("parallel"), scenario),
 }
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +36,20 @@ from scipy import stats
 from vidcarbon.analysis.efficiency import efficiency_markdown, phase_efficiency
 from vidcarbon.analysis.embodied import PAPER, PaperSetting
 from vidcarbon.analysis.levers import lever_findings, levers_markdown
+from vidcarbon.analysis.parallel import layout_name, parallel_findings, parallel_markdown
 from vidcarbon.analysis.shared_counters import note, without_cells, without_shared
 from vidcarbon.analysis.sources import source_cells
 from vidcarbon.carbon.intensity import resolve_scenario
-from vidcarbon.grid import RESOLUTIONS
-from vidcarbon.laws import PHASES, QUANTITIES, VARIABLES, ModelLaws, fit_models, usable_cells
+from vidcarbon.grid import BASELINE, RESOLUTIONS, parse_cell_id
+from vidcarbon.laws import (
+    PHASES,
+    QUANTITIES,
+    VARIABLES,
+    ModelLaws,
+    fit_model,
+    fit_models,
+    usable_cells,
+)
 from vidcarbon.levers import baseline_rows
 from vidcarbon.tables import provenance, read_table, write_table
 
@@ -91,7 +100,7 @@ def judge(low: float | None, high: float | None, band: Band) -> str:
 class Finding:
     """One row of the findings table (see `vidcarbon.tables.FINDINGS` for the columns)."""
 
-    kind: str  # fit | claim
+    kind: str  # fit | claim | breakeven | lever | parallel | parallel_fit
     model: str
     name: str
     value: float | None = None
@@ -113,6 +122,7 @@ class Finding:
     detail: str = ""
     embodied_source: str | None = None
     device: str | None = None
+    gpus: int | None = None
 
 
 @dataclass(frozen=True)
@@ -662,6 +672,60 @@ def law_rows(laws: dict[str, ModelLaws]) -> list[Finding]:
     return rows
 
 
+def _layout_laws(cells: pd.DataFrame, model: str, gpus: int, label: str) -> list[Finding]:
+    """`law_rows` of one model's cells on `gpus` devices, as kind parallel_fit with `label`
+    (which cells) before each name; without a varying variable, one row saying so."""
+    law = fit_model(cells, model)
+    if not law.varying:
+        said = "its cell holds" if len(cells) == 1 else f"its {len(cells)} cells hold"
+        return [
+            Finding(
+                kind="parallel_fit",
+                model=model,
+                name=f"{label}: no law",
+                n=len(cells),
+                gpus=gpus,
+                detail=f"not fitted: {said} one value each of steps, pixels and frames; a law "
+                "needs a variable with two values or more",
+            )
+        ]
+    return [
+        replace(r, kind="parallel_fit", gpus=gpus, name=f"{label}: {r.name}")
+        for r in law_rows({model: law})
+    ]
+
+
+def layout_law_rows(runs: pd.DataFrame) -> list[Finding]:
+    """The laws fitted separately per model and layout (kind parallel_fit) to its usable
+    cells on several devices, and to the one-device cells of the same keys (1 GPU), so that
+    their exponents compare on one subset of the grid. `runs`: every no-lever cell."""
+    usable = usable_cells(runs[runs.lever == BASELINE])
+    on_many = usable[usable.gpus > 1]
+    rows = []
+    one_label = "1 GPU, the parallel cells' keys"
+    for model, cells in on_many.groupby("model"):
+        one_ids = {parse_cell_id(c).baseline.cell_id for c in cells.cell_id}
+        one = usable[usable.cell_id.isin(one_ids)]
+        if one.empty:
+            rows.append(
+                Finding(
+                    kind="parallel_fit",
+                    model=model,
+                    name=f"{one_label}: no law",
+                    n=0,
+                    gpus=1,
+                    detail="not fitted: no usable one-device cell of the parallel cells' keys",
+                )
+            )
+        else:
+            rows += _layout_laws(one, model, 1, one_label)
+        for (gpus, ulysses, ring), layout in cells.groupby(
+            ["gpus", "ulysses_degree", "ring_degree"]
+        ):
+            rows += _layout_laws(layout, model, int(gpus), layout_name(gpus, ulysses, ring))
+    return rows
+
+
 def findings_rows(
     runs: pd.DataFrame,
     carbon: pd.DataFrame | None = None,
@@ -826,10 +890,18 @@ def summary_markdown(findings: pd.DataFrame, runs: pd.DataFrame | None = None) -
         "| model | phase | quantity | steps | pixels | frames | R² | n |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    fits = findings[findings.kind == "fit"]
-    for (model, phase, quantity), rows in fits.groupby(["model", "phase", "quantity"], sort=False):
+    lines += _law_lines(findings[findings.kind == "fit"], ["model"])
+    return "\n".join(lines) + "\n"
+
+
+def _law_lines(fits: pd.DataFrame, keys: list[str]) -> list[str]:
+    """Table rows of fit rows, one per `keys`, phase and quantity: the exponents with their
+    95 % CI, R² and n, or the reason a law was not fitted."""
+    lines = []
+    for key, rows in fits.groupby([*keys, "phase", "quantity"], sort=False):
+        named = " | ".join(map(str, key))
         if rows.variable.isna().all():  # a law not fitted: its reason instead of exponents
-            lines.append(f"| {model} | {phase} | {quantity} | {rows.detail.iloc[0]} | | | | |")
+            lines.append(f"| {named} | {rows.detail.iloc[0]} | | | | |")
             continue
         by = rows.set_index("variable")
         cells = [
@@ -840,10 +912,35 @@ def summary_markdown(findings: pd.DataFrame, runs: pd.DataFrame | None = None) -
         ]
         first = rows.iloc[0]
         lines.append(
-            f"| {model} | {phase} | {quantity} | {' | '.join(cells)} | {max(first.r2, 0.0):.3f} "
-            f"| {int(first.n)} |"
+            f"| {named} | {' | '.join(cells)} | {max(first.r2, 0.0):.3f} | {int(first.n)} |"
         )
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def layout_laws_markdown(findings: pd.DataFrame) -> list[str]:
+    """The laws per layout (kind parallel_fit) as Markdown lines (none without them)."""
+    fits = findings[findings.kind == "parallel_fit"]
+    if fits.empty:
+        return []
+    fits = fits.assign(cells_on=fits.name.str.split(": ").str[0])
+    unfitted = [
+        f"| {f.model} | {f.cells_on} | | | {f.detail} | | | | {int(f.n)} |"
+        for f in fits[fits.phase.isna()].itertuples()
+    ]
+    return [
+        "## The laws per number of GPUs",
+        "",
+        "The fitted laws (y = c x steps^a x pixels^b x frames^f) fitted again, separately to "
+        "each layout's cells and to the one-device cells of the same keys (1 GPU), so that their "
+        "exponents compare on one subset of the grid; a layout whose cells hold one value of "
+        "every variable has no law.",
+        "",
+        "| model | cells on | phase | quantity | steps | pixels | frames | R² | n |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *_law_lines(fits, ["model", "cells_on"]),
+        *unfitted,
+        "",
+    ]
 
 
 def markdown_to_html(markdown: str, title: str = "Findings") -> str:
@@ -907,6 +1004,7 @@ def write_findings(
     comparison_path: str | None,
     llm_path: str | None,
     levers_path: str,
+    parallel_path: str | None,
     outputs: dict[str, str],
     reference_resolution: str,
     scenario: str,
@@ -917,8 +1015,9 @@ def write_findings(
 ) -> None:
     """Rule findings: the claims, break-evens and laws (findings.parquet), energy per FLOP
     (efficiency.parquet), and both as Markdown and HTML (`outputs`: findings, efficiency,
-    summary, html); `rq1_sources` as in `findings_rows`. Cells whose device-wide counter was
-    shared are left out, and said so."""
+    summary, html); `rq1_sources` as in `findings_rows`; `parallel_path`: the parallel table,
+    where the config has layouts (None: no parallel findings). Cells whose device-wide counter
+    was shared are left out, and said so."""
     measured = read_table("runs", runs_path).to_pandas()
     runs, left_out = without_shared(baseline_rows(measured))
     carbon = without_cells(baseline_rows(read_table("carbon", carbon_path).to_pandas()), measured)
@@ -936,13 +1035,20 @@ def write_findings(
     )
     levers = read_table("levers", levers_path).to_pandas()
     rows += lever_findings(levers, scenario, fidelity_floor_ssim)
+    if parallel_path:
+        parallel = read_table("parallel", parallel_path).to_pandas()
+        rows += parallel_findings(parallel, scenario)
+        rows += [asdict(f) for f in layout_law_rows(without_shared(measured)[0])]
     meta = provenance(config_hash, sorted(set(runs.hostname.dropna())), [])
     write_table("findings", rows, outputs["findings"], meta)
     flops = read_table("flops", flops_path).to_pandas()
     efficiency = phase_efficiency(runs, flops, gpu_peaks_tflops)
     write_table("efficiency", efficiency.to_dict("records"), outputs["efficiency"], meta)
-    summary = summary_markdown(pd.DataFrame(rows), runs) + "\n" + efficiency_markdown(efficiency)
-    summary += "\n" + "\n".join(levers_markdown(pd.DataFrame(rows)))
+    found = pd.DataFrame(rows)
+    summary = summary_markdown(found, runs) + "\n" + efficiency_markdown(efficiency)
+    summary += "\n" + "\n".join(levers_markdown(found))
+    for section in (parallel_markdown(found), layout_laws_markdown(found)):
+        summary += "\n" + "\n".join(section) if section else ""
     if left_out:
         summary += "\n" + note(left_out) + "\n"
     Path(outputs["summary"]).write_text(summary)
