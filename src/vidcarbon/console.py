@@ -21,7 +21,8 @@ from snakemake_interface_logger_plugins.settings import LogHandlerSettingsBase
 
 from vidcarbon.summary import summarise
 
-CELL_RULE = "generate"
+# the rules of video cells: on one device, and on several (docs/parallel.md)
+CELL_RULES = ("generate", "generate_parallel")
 # set on the record the workflow logs before submitting to SLURM (workflow/rules/common.smk)
 STATUS_COMMAND = "vidcarbon_status_command"
 
@@ -131,7 +132,7 @@ class LogHandler(LogHandlerBase):
     def finished(self, jobid: int) -> None:
         rule = self.jobs.get(jobid, {}).get("rule")
         self.done[rule] += 1
-        if rule == CELL_RULE:
+        if rule in CELL_RULES:
             self.cell_ended(jobid)
         unit = self.units.pop(jobid, None)
         if unit:
@@ -157,7 +158,7 @@ class LogHandler(LogHandlerBase):
         if record.event == LogEvent.GROUP_ERROR:
             unit = self.units.get(record.job_error_info[0]["jobid"])
         else:
-            if record.rule_name == CELL_RULE:
+            if record.rule_name in CELL_RULES:
                 self.cells["error"] += 1
             unit = None if record.indent else self.units.get(record.jobid)
         if unit and self.status_command:

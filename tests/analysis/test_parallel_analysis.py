@@ -182,6 +182,8 @@ def test_a_latency_that_did_not_fall_has_no_halving_and_says_why(tmp_path):
     assert row.halving_missing_reason.startswith("latency did not fall: 11 s on 2 devices")
     (finding,) = parallel_findings(table, "gas")
     assert "value" not in finding and "one cell whose latency did not fall" in finding["detail"]
+    # the chart says slower, not "0.91x faster"
+    assert "1.1x slower" in json.dumps(parallel_chart(table, "gas").to_dict())
 
 
 def test_a_failed_parallel_cell_is_a_row_with_its_status_and_failed_rank(tmp_path):

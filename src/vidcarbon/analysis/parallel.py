@@ -264,7 +264,9 @@ def chart_points(parallel: pd.DataFrame, scenario: str) -> pd.DataFrame:
                 "speedup": r.speedup,
                 "energy_ratio": r.energy_ratio,
                 "energy_per_latency_halving": halving,
-                "latency_label": f"{r.speedup:.2g}x faster",
+                "latency_label": f"{r.speedup:.2g}x faster"
+                if r.speedup >= 1
+                else f"{1 / r.speedup:.2g}x slower",
                 "energy_label": f"{r.energy_ratio - 1:+.0%}"
                 + ("" if pd.isna(halving) else f" ({halving:+.0%} per halving)"),
             }
