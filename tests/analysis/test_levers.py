@@ -29,6 +29,9 @@ def cells_and_carbon(status=None):
             "steps": cell.steps,
             "seed": cell.seed,
             "lever": cell.lever,
+            "gpus": cell.gpus,
+            "ulysses_degree": cell.ulysses,
+            "ring_degree": cell.ring,
         }
         ok = status.get(cell.lever, "ok")
         runs.append(

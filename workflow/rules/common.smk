@@ -158,7 +158,7 @@ def check_cluster():
     plugin = workflow.executor_plugin
     if plugin is not None and plugin.cli_prefix == "slurm":
         status = getattr(workflow.executor_settings, "status_command", None) or "sacct"
-        jobs = workflow.dag.needrun_jobs()
+        jobs = list(workflow.dag.needrun_jobs())
         check_gpu_counts(
             (
                 j.rule.name,
