@@ -36,9 +36,11 @@ rule score_quality:
         "../../envs/quality.yaml"
     resources:
         # VBench runs networks on the device; the weight-free metrics are light CPU work, and
-        # a SLURM job of them asks for no GPU
+        # a SLURM job of them asks for no GPU. `scoring` (capped at 1 in slurm/profile.yaml)
+        # runs the batches packed in one SLURM job one after another, on one CPU.
         measured_device=int(config["quality"]["vbench"]["enabled"]),
         gpu=int(config["quality"]["vbench"]["enabled"]),
+        scoring=1,
     params:
         cells=lambda wildcards: [c.cell_id for c in batch_cells(wildcards)],
         scores_dir="results/quality",
